@@ -1,0 +1,81 @@
+"""Tracklet: track machine learning experiments with the API you already know.
+
+```python
+import tracklet
+
+run = tracklet.init(project="mnist", config={"lr": 0.01})
+for step in range(100):
+    run.log({"loss": 1 / (step + 1)})
+run.finish()
+```
+
+``tracklet.run``, ``tracklet.config`` and ``tracklet.summary`` refer to the
+current run (the last one started with ``init`` and not finished yet).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tracklet.__about__ import __version__
+from tracklet.errors import AuthenticationError, CommError, Error, UsageError
+from tracklet.sdk.init import init
+from tracklet.settings import Settings
+
+if TYPE_CHECKING:
+    from tracklet.sdk.run import Metric, Run
+
+__all__ = [
+    "AuthenticationError",
+    "CommError",
+    "Error",
+    "Run",
+    "Settings",
+    "UsageError",
+    "__version__",
+    "config",
+    "define_metric",
+    "finish",
+    "init",
+    "log",
+    "run",
+    "summary",
+]
+
+
+def log(data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    """Log to the current run; see :meth:`Run.log`."""
+    from tracklet.sdk import lifecycle
+
+    lifecycle.require_current("tracklet.log()").log(data, step=step, commit=commit)
+
+
+def finish(exit_code: int | None = None) -> None:
+    """Finish the current run, if there is one; see :meth:`Run.finish`."""
+    from tracklet.sdk import lifecycle
+
+    run = lifecycle.current()
+    if run is not None:
+        run.finish(exit_code=exit_code)
+
+
+def define_metric(name: str, **kwargs: Any) -> Metric:
+    """Define a metric of the current run; see :meth:`Run.define_metric`."""
+    from tracklet.sdk import lifecycle
+
+    return lifecycle.require_current("tracklet.define_metric()").define_metric(name, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("run", "config", "summary"):
+        from tracklet.sdk import lifecycle
+
+        current = lifecycle.current()
+        if name == "run":
+            return current
+        return getattr(current, name) if current is not None else lifecycle.PreInit(name)
+    if name == "Run":
+        from tracklet.sdk.run import Run
+
+        return Run
+    raise AttributeError(f"module 'tracklet' has no attribute {name!r}")

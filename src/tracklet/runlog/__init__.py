@@ -1,0 +1,33 @@
+"""The run log: one append-only, framed, checksummed file per run.
+
+This package is the contract between the SDK (which writes the log), the agent
+(which tails and uploads it) and the server (which replays it). Its format is
+specified in ``docs/runlog-format.md``; it imports nothing of Tracklet's but
+:mod:`tracklet.errors`.
+"""
+
+from tracklet.runlog.framing import (
+    FORMAT_VERSION,
+    Frame,
+    RunLogDamaged,
+    RunLogReader,
+    RunLogWriter,
+    is_locked,
+)
+from tracklet.runlog.records import Record, RecordType, decode, encode, encode_history
+from tracklet.runlog.state import RunState
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Frame",
+    "Record",
+    "RecordType",
+    "RunLogDamaged",
+    "RunLogReader",
+    "RunLogWriter",
+    "RunState",
+    "decode",
+    "encode",
+    "encode_history",
+    "is_locked",
+]

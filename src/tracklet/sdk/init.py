@@ -1,0 +1,398 @@
+"""``tracklet.init``: resolve settings, check every argument, then create the run locally."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tracklet.errors import AuthenticationError, Error, UsageError
+from tracklet.runlog import Record, RecordType, RunLogWriter, RunState, encode
+from tracklet.sdk import lifecycle, local, metadata
+from tracklet.sdk.config import as_mapping, load_yaml_config
+from tracklet.sdk.files import RunFiles
+from tracklet.sdk.identity import infer_project, new_run_id, new_run_name, program_path
+from tracklet.sdk.printer import Printer
+from tracklet.sdk.run import Run
+from tracklet.sdk.values import config_key, config_value
+from tracklet.settings import Settings, resolve
+
+CONFIG_DEFAULTS_FILE = "config-defaults.yaml"
+
+
+def init(
+    entity: str | None = None,
+    project: str | None = None,
+    dir: str | os.PathLike[str] | None = None,
+    id: str | None = None,
+    name: str | None = None,
+    notes: str | None = None,
+    tags: Sequence[str] | None = None,
+    config: dict[str, Any] | str | None = None,
+    config_exclude_keys: list[str] | None = None,
+    config_include_keys: list[str] | None = None,
+    allow_val_change: bool | None = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    mode: str | None = None,
+    force: bool | None = None,
+    anonymous: str | None = None,
+    reinit: bool | str | None = None,
+    resume: bool | str | None = None,
+    resume_from: str | None = None,
+    fork_from: str | None = None,
+    save_code: bool | None = None,
+    tensorboard: bool | None = None,
+    sync_tensorboard: bool | None = None,
+    monitor_gym: bool | None = None,
+    settings: Settings | dict[str, Any] | None = None,
+) -> Run:
+    """Start a new run to track and log to Tracklet.
+
+    The run is recorded locally first, in ``<dir>/tracklet/``, so ``init`` never
+    waits on a network. Call :meth:`Run.finish` (or use ``with tracklet.init() as run:``)
+    to end it; a run left open is finished when the script exits.
+
+    Args:
+        entity: the user or team the run belongs to.
+        project: the project; inferred from the git repository and script when not given,
+            else ``"uncategorized"``.
+        dir: where the ``tracklet/`` folder goes (default: the working directory).
+        id: a unique id, for resuming (8 random ``[a-z0-9]`` characters by default).
+        name: a short display name (an ``adjective-noun-N`` name by default).
+        notes: a longer description of the run.
+        tags: a list of tags (1 to 64 characters each); a bare string is one tag.
+        config: hyperparameters: a dict, argparse ``Namespace``, absl flags, any object
+            with ``__dict__``, or the path of a YAML file.
+        config_exclude_keys: keys of ``config`` to leave out.
+        config_include_keys: the only keys of ``config`` to keep.
+        allow_val_change: allow config values to change after they are set.
+        group: organize runs into a larger experiment.
+        job_type: the kind of run (``"train"``, ``"eval"``...), for grouping and filtering.
+        mode: ``"online"``, ``"offline"`` or ``"disabled"``.
+        force: raise when no server login is configured instead of continuing offline.
+        anonymous: ``"never"``, ``"allow"`` or ``"must"``.
+        reinit: what to do while another run is active: ``"default"``,
+            ``"return_previous"``, ``"finish_previous"`` or ``"create_new"`` (True/False are
+            aliases of the middle two).
+        resume: ``"allow"``, ``"must"``, ``"never"``, ``"auto"`` (or True).
+        resume_from: ``"<run_id>?_step=<n>"``: rewind that run to step n and continue it.
+        fork_from: ``"<run_id>?_step=<n>"``: start a new run from that run's step n.
+        save_code: save the main script with the run.
+        tensorboard: deprecated alias of ``sync_tensorboard``.
+        sync_tensorboard: copy TensorBoard logs into the run.
+        monitor_gym: log videos of Gym environments.
+        settings: a :class:`tracklet.Settings` or a dict of settings.
+
+    Returns:
+        The :class:`Run`.
+
+    Raises:
+        UsageError: an argument is invalid (the message names it and the rule).
+        AuthenticationError: ``force=True`` and no login is configured.
+    """
+    if sync_tensorboard is None:
+        sync_tensorboard = tensorboard
+    for argument, value in (("monitor_gym", monitor_gym), ("tensorboard", tensorboard)):
+        if value is not None and not isinstance(value, bool):
+            raise UsageError(f"{argument} must be a boolean, got {value!r}")
+    resolved = resolve(
+        {
+            "entity": entity, "project": project, "root_dir": dir, "run_id": id, "run_name": name,
+            "run_notes": notes, "run_tags": tags, "allow_val_change": allow_val_change, "run_group": group,
+            "run_job_type": job_type, "mode": mode, "force": force, "anonymous": anonymous, "reinit": reinit,
+            "resume": resume, "resume_from": resume_from, "fork_from": fork_from, "save_code": save_code,
+            "sync_tensorboard": sync_tensorboard,
+        },
+        settings,
+    )
+    printer = Printer(resolved.silent, resolved.quiet)
+    _check_combinations(resolved)
+
+    previous = _handle_reinit(resolved, printer)
+    if previous is not None:
+        return previous
+
+    initial_config = _initial_config(config, config_include_keys, config_exclude_keys)
+    _warn_unavailable(resolved, printer, monitor_gym)
+    if resolved.mode == "online":
+        _go_offline_without_server(resolved, printer)
+    if resolved.mode == "disabled":
+        run = _disabled_run(resolved, printer, initial_config)
+    else:
+        run = _local_run(resolved, printer, initial_config)
+    lifecycle.register(run, make_current=resolved.reinit != "create_new")
+    return run
+
+
+def _check_combinations(s: Settings) -> None:
+    chosen = [n for n in ("resume", "resume_from", "fork_from") if getattr(s, n) is not None]
+    if len(chosen) > 1:
+        raise UsageError(
+            "`fork_from`, `resume`, or `resume_from` are mutually exclusive. Please specify only one of them."
+        )
+    if s.fork_from is not None and s.run_id == s.fork_from.run_id:
+        raise UsageError(
+            f"id: Provided `run_id` is the same as the run to `fork_from` ({s.run_id!r}); a fork is a new run. "
+            "To continue that run from a step, please use `resume_from` instead."
+        )
+    if s.resume_from is not None and s.run_id is not None and s.run_id != s.resume_from.run_id:
+        raise UsageError(
+            f"Both `run_id` ({s.run_id!r}) and `resume_from` ({s.resume_from.run_id!r}) have been specified with different ids."
+        )
+
+
+def _handle_reinit(s: Settings, printer: Printer) -> Run | None:
+    active = lifecycle.active()
+    if not active or s.reinit == "create_new":
+        return None
+    mode = s.reinit
+    if mode == "default":
+        mode = "finish_previous" if _in_notebook() else "return_previous"
+    if mode == "return_previous":
+        if s.resume == "must":
+            raise Error(
+                "Cannot resume a run while another run is active. You must either finish it using "
+                "run.finish(), or use reinit='create_new' when calling tracklet.init()."
+            )
+        printer.info(
+            f"tracklet.init() called while a run is active and reinit is set to {s.reinit!r}, "
+            "so returning the previous run."
+        )
+        return active[-1]
+    printer.info(f"Finishing previous runs because reinit is set to {s.reinit!r}.")
+    for run in reversed(active):
+        run.finish(0)
+    return None
+
+
+def _in_notebook() -> bool:
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return shell is not None and type(shell).__name__ != "TerminalInteractiveShell"
+
+
+def _initial_config(
+    config: Any, include: list[str] | None, exclude: list[str] | None
+) -> dict[str, Any]:
+    """``config-defaults.yaml`` overlaid with ``config``, filtered, made JSON-friendly."""
+    if include is not None and exclude is not None:
+        raise UsageError("config_include_keys, config_exclude_keys: Expected at most only one of exclude or include")
+    merged: dict[str, Any] = {}
+    if os.path.isfile(CONFIG_DEFAULTS_FILE):
+        merged.update(load_yaml_config(CONFIG_DEFAULTS_FILE, CONFIG_DEFAULTS_FILE))
+    if config is not None:
+        if isinstance(config, (str, os.PathLike)):
+            given = load_yaml_config(os.fspath(config), "config")
+        elif isinstance(config, (int, float, bool, list, tuple, bytes)):
+            raise TypeError(f"config must be a dict or have a __dict__ attribute, got {type(config).__name__}")
+        else:
+            given = as_mapping(config, "config")
+        for key, value in given.items():
+            merged[config_key(key, "config")] = value
+    if include is not None:
+        merged = {k: v for k, v in merged.items() if k in include}
+    if exclude is not None:
+        merged = {k: v for k, v in merged.items() if k not in exclude}
+    from tracklet.sdk.config import _check_size
+
+    result = {}
+    for key, value in merged.items():
+        result[key] = config_value(value, key)
+        _check_size(key, result[key])
+    return result
+
+
+def _warn_unavailable(s: Settings, printer: Printer, monitor_gym: bool | None) -> None:
+    """Features whose issues have not landed yet: say so instead of ignoring them."""
+    if s.sync_tensorboard:
+        printer.warn("sync_tensorboard is not available in this version of Tracklet yet; TensorBoard logs are not copied.")
+    if monitor_gym:
+        printer.warn("monitor_gym is not available in this version of Tracklet yet; no videos are logged.")
+    if s.anonymous != "never" and s.mode == "online":
+        printer.warn(f"anonymous={s.anonymous!r} needs a Tracklet server, which this version cannot use yet.")
+
+
+def _go_offline_without_server(s: Settings, printer: Printer) -> None:
+    """Online needs a server login; without one, record offline (or raise when ``force``)."""
+    if s.api_key is None or s.base_url is None:
+        if s.force:
+            raise AuthenticationError(
+                "force=True but no Tracklet server login is configured: set TRACKLET_API_KEY and "
+                "TRACKLET_BASE_URL (or run `tracklet login`)"
+            )
+        printer.info("No Tracklet server configured; recording this run offline (upload it later with `tracklet sync`).")
+    else:
+        printer.info("Streaming to a Tracklet server is not available in this version yet; recording this run offline.")
+    s.mode = "offline"
+
+
+def _disabled_run(s: Settings, printer: Printer, initial_config: dict[str, Any]) -> Run:
+    state = RunState()
+    run_id = s.run_id or new_run_id()
+    project = s.project or "uncategorized"
+    state.start({
+        "run_id": run_id,
+        "project": "dummy" if project == "uncategorized" else project,
+        "entity": s.entity or "dummy",
+        "name": s.run_name or f"dummy-{run_id}",
+        "notes": s.run_notes, "tags": list(s.run_tags), "group": s.run_group or "", "job_type": s.run_job_type or "",
+        "start_time": time.time(), "mode": "disabled",
+    })
+    state.config.update(initial_config)
+    return Run(settings=s, state=state, writer=None, run_dir=None, files=None, printer=printer,
+               allow_val_change=bool(s.allow_val_change), on_finish=lifecycle.forget)
+
+
+def _local_run(s: Settings, printer: Printer, initial_config: dict[str, Any]) -> Run:
+    started = time.time()
+    tracklet_dir = s.tracklet_dir
+    program = program_path()
+    project = s.project if s.project is not None else infer_project(os.getcwd(), program)
+
+    run_id = s.run_id
+    if s.resume == "auto":
+        stored = local.read_resume_id(tracklet_dir)
+        if stored and run_id is None:
+            run_id = stored
+        elif stored and stored != run_id:
+            printer.warn(f"Ignoring ID {stored} loaded due to resume='auto' because the run ID is set to {run_id}.")
+    if s.resume_from is not None:
+        run_id = s.resume_from.run_id
+    run_id = run_id or new_run_id()
+
+    origin = _origin(s, tracklet_dir, run_id)
+    first_seq = 1 + max((seg.state.last_seq for seg in local.segments(tracklet_dir, run_id)), default=0)
+
+    run_dir = local.create_run_dir(tracklet_dir, online=False, run_id=run_id, started=started)
+    files = RunFiles(run_dir)
+    writer = RunLogWriter(run_dir / local.runlog_name(run_id), first_seq=first_seq)
+
+    previous = origin.state if origin else None
+    restore = previous.restore_snapshot() if previous else None
+    if restore and initial_config:
+        restore["config"] = {**restore["config"], **initial_config}  # new values win on resume
+    name = s.run_name or (previous.name if previous else None) or new_run_name(local.count_runs(tracklet_dir))
+    start_body: dict[str, Any] = {
+        "run_id": run_id,
+        "project": project,
+        "entity": s.entity or "",
+        "mode": "offline",
+        "name": name,
+        "notes": s.run_notes if s.run_notes is not None else (previous.notes if previous else None),
+        "tags": list(s.run_tags) if s.run_tags else list(previous.tags if previous else ()),
+        "group": s.run_group if s.run_group is not None else (previous.group if previous else ""),
+        "job_type": s.run_job_type if s.run_job_type is not None else (previous.job_type if previous else ""),
+        "start_time": started,
+        "starting_step": origin.starting_step if origin else 0,
+        "runtime_offset": origin.runtime if origin else 0.0,
+        "resumed": bool(origin and origin.kind == "resume"),
+        "branch": origin.branch if origin else None,
+        "restore": restore,
+    }
+    state = RunState()
+    records: list[tuple[RecordType, dict[str, Any]]] = [
+        (RecordType.START, start_body),
+        (RecordType.METADATA, metadata.collect(program, started)),
+    ]
+    if initial_config and not restore:
+        records.append((RecordType.CONFIG, {"set": initial_config}))
+    for kind, body in records:
+        state.apply(Record(writer.append(encode(kind, body)), kind, body))
+
+    files.write_config(state.config)
+    files.write_metadata(state.metadata)
+    files.write_summary(state.summary)
+    if s.save_code and not s.disable_code:
+        _save_code(program, files, state.metadata, printer)
+    local.update_latest_link(tracklet_dir, run_dir)
+    if s.resume == "auto":
+        local.write_resume_id(tracklet_dir, run_id)
+
+    run = Run(settings=s, state=state, writer=writer, run_dir=run_dir, files=files, printer=printer,
+              allow_val_change=bool(s.allow_val_change), on_finish=_on_finish(tracklet_dir))
+    if run._debug is not None:
+        run._debug.info("run %s (%s) started in %s; settings %r", name, run_id, run_dir, s)
+    verb = {"resume": "Resuming", "rewind": "Rewinding", "fork": "Forking"}.get(origin.kind if origin else "", "Tracking")
+    printer.info(f"{verb} run {name} ({run_id}) offline in {run_dir}")
+    return run
+
+
+def _on_finish(tracklet_dir: Path):  # type: ignore[no-untyped-def]
+    def finished(run: Run) -> None:
+        if run._state.exit_code == 0:
+            local.clear_resume_id(tracklet_dir, run.id)
+        lifecycle.forget(run)
+
+    return finished
+
+
+class _Origin:
+    """Where a resumed, rewound or forked run continues from."""
+
+    def __init__(self, kind: str, state: RunState, starting_step: int, branch: dict[str, Any] | None) -> None:
+        self.kind = kind
+        self.state = state
+        self.starting_step = starting_step
+        self.runtime = state.runtime
+        self.branch = branch
+
+
+def _origin(s: Settings, tracklet_dir: Path, run_id: str) -> _Origin | None:
+    """Check ``resume`` / ``resume_from`` / ``fork_from`` against this folder's runs."""
+    if s.fork_from is not None or s.resume_from is not None:
+        moment = s.fork_from or s.resume_from
+        assert moment is not None
+        kind = "fork" if s.fork_from is not None else "rewind"
+        argument = "fork_from" if kind == "fork" else "resume_from"
+        source = local.segments(tracklet_dir, moment.run_id)
+        if not source:
+            raise UsageError(f"{argument}: there is no run {moment.run_id!r} in {tracklet_dir}")
+        if kind == "rewind" and source[-1].running:
+            raise UsageError(f"{argument}: run {moment.run_id!r} is still running in another process")
+        step = int(moment.step)
+        last_step = source[-1].state.summary.get("_step")
+        if step < 0 or last_step is None or step > last_step:
+            raise UsageError(
+                f"{argument}: step {moment.step} is not in run {moment.run_id!r}, whose steps go from 0 to {last_step}"
+            )
+        state = local.state_at(source, step)
+        branch = {"kind": kind, "run_id": moment.run_id, "step": moment.step}
+        return _Origin(kind, state, step + 1, branch)
+
+    found = local.segments(tracklet_dir, run_id)
+    latest = found[-1] if found else None
+    if latest is not None and latest.running:
+        raise UsageError(f"id: run ID {run_id!r} is in use by a run that is still running in another process")
+    if s.resume in ("allow", "auto", "must") and latest is not None:
+        state = latest.state
+        state.commit()  # a crashed segment may end in a pending row
+        next_step = max(state.step, state.summary.get("_step", -1) + 1)
+        return _Origin("resume", state, next_step, None)
+    if s.resume == "must":
+        raise UsageError(
+            f"You provided an invalid value for the `resume` argument. The value 'must' is not a valid option "
+            f"for resuming the run ({run_id}) that has not been initialized. Please check your inputs and try again "
+            "with a valid run ID. If you are trying to start a new run, please omit the `resume` argument or use "
+            "`resume='allow'`."
+        )
+    if s.resume == "never" and latest is not None:
+        raise UsageError(
+            f"You provided an invalid value for the `resume` argument. The value 'never' is not a valid option "
+            f"for resuming a run ({run_id}) that already exists. Please check your inputs and try again with a "
+            "valid run ID."
+        )
+    return None
+
+
+def _save_code(program: str | None, files: RunFiles, meta: dict[str, Any], printer: Printer) -> None:
+    if program is None or not os.path.isfile(program):
+        printer.warn("save_code: there is no main script to save (interactive session?)")
+        return
+    relative = meta.get("code_path") or os.path.basename(program)
+    target = files.files_dir / "code" / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(program, target)

@@ -1,0 +1,458 @@
+"""The ``Run`` object that ``tracklet.init`` returns."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from tracklet.errors import Error, UsageError
+from tracklet.runlog import Record, RecordType, RunLogWriter, RunState, encode, encode_history
+from tracklet.runlog.metrics import SUMMARY_OPS, Path as MetricPath, split_name
+from tracklet.sdk.config import Config
+from tracklet.sdk.files import RunFiles, SummaryKeeper, close_logger
+from tracklet.sdk.printer import Printer
+from tracklet.sdk.summary import Summary
+from tracklet.sdk.values import prepare_row
+from tracklet.settings import Settings, _tags
+
+
+class Metric:
+    """What ``define_metric`` returns: the definition as it now stands."""
+
+    def __init__(self, definition: dict[str, Any]) -> None:
+        self.name: str = definition["name"]
+        self.step_metric: str | None = definition.get("step_metric")
+        self.step_sync: bool | None = definition.get("step_sync")
+        self.hidden: bool | None = definition.get("hidden")
+        self.summary: tuple[str, ...] | None = tuple(definition["summary"]) if definition.get("summary") else None
+
+    def __repr__(self) -> str:
+        return f"Metric(name={self.name!r}, step_metric={self.step_metric!r}, summary={self.summary!r})"
+
+
+class Run:
+    """A single run: the unit of tracking. Made by :func:`tracklet.init`.
+
+    Log with :meth:`log`, describe it with :attr:`config` and :attr:`summary`,
+    end it with :meth:`finish` (or a ``with`` block, or by letting the script exit).
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        state: RunState,
+        writer: RunLogWriter | None,
+        run_dir: Path | None,
+        files: RunFiles | None,
+        printer: Printer,
+        allow_val_change: bool,
+        on_finish: Callable[[Run], None],
+    ) -> None:
+        self._settings = settings
+        self._state = state
+        self._writer = writer
+        self._run_dir = run_dir
+        self._files = files
+        self._printer = printer
+        self._on_finish = on_finish
+        self._finished = False
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._last_step_value: dict[str, Any] = {}
+        self._step_metric_keys = self._step_metrics()
+        self.config = Config(self._config_changed, allow_val_change)
+        self.config._items.update(state.config)
+        self.summary = Summary(lambda: self._state.summary, self._summary_changed)
+        self._debug: logging.Logger | None = files.debug_logger(state.run_id or "") if files else None
+        self._keeper: SummaryKeeper | None = None
+        if files is not None:
+            self._keeper = SummaryKeeper(self._write_summary_file)
+            self._keeper.start()
+
+    # -- identity -------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The run's id, unique in its project."""
+        return self._state.run_id or ""
+
+    @property
+    def name(self) -> str | None:
+        """The run's short display name."""
+        return self._state.name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise UsageError(f"run.name must be a string, got {type(value).__name__}")
+        self._update_run({"name": value}, "name")
+
+    @property
+    def notes(self) -> str | None:
+        return self._state.notes
+
+    @notes.setter
+    def notes(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise UsageError(f"run.notes must be a string, got {type(value).__name__}")
+        self._update_run({"notes": value}, "notes")
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The run's tags, a tuple. ``run.tags += ["new"]`` adds tags."""
+        return _Tags(self._state.tags)
+
+    @tags.setter
+    def tags(self, value: Sequence[str]) -> None:
+        self._update_run({"tags": list(_tags(value, "run.tags"))}, "tags")
+
+    @property
+    def group(self) -> str:
+        return self._state.group or ""
+
+    @group.setter
+    def group(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise UsageError(f"run.group must be a string, got {type(value).__name__}")
+        self._update_run({"group": value}, "group")
+
+    @property
+    def job_type(self) -> str:
+        return self._state.job_type or ""
+
+    @job_type.setter
+    def job_type(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise UsageError(f"run.job_type must be a string, got {type(value).__name__}")
+        self._update_run({"job_type": value}, "job_type")
+
+    @property
+    def project(self) -> str:
+        return self._state.project
+
+    @property
+    def entity(self) -> str:
+        return self._state.entity or ""
+
+    @property
+    def path(self) -> str:
+        """``entity/project/id``, leaving out what is empty."""
+        return "/".join(part for part in (self.entity, self.project, self.id) if part)
+
+    @property
+    def dir(self) -> str:
+        """The folder for files saved with the run (``<run directory>/files``)."""
+        if self._run_dir is None:
+            import tempfile
+
+            return os.path.join(tempfile.gettempdir(), "tracklet", f"disabled-run-{self.id}", "files")
+        return str(self._run_dir / "files")
+
+    @property
+    def sync_dir(self) -> str | None:
+        """The run directory holding the run log."""
+        return None if self._run_dir is None else str(self._run_dir)
+
+    @property
+    def url(self) -> str | None:
+        """The run's page on the server; None until the run is tracked online."""
+        return None
+
+    @property
+    def settings(self) -> Settings:
+        """A copy of the settings this run was started with."""
+        return self._settings.copy()
+
+    @property
+    def offline(self) -> bool:
+        return self._settings.mode == "offline"
+
+    @property
+    def disabled(self) -> bool:
+        return self._settings.mode == "disabled"
+
+    @property
+    def resumed(self) -> bool:
+        return self._state.resumed
+
+    @property
+    def starting_step(self) -> int:
+        return self._state.starting_step
+
+    @property
+    def step(self) -> int:
+        """The step that the next ``log`` without ``step=`` writes to."""
+        return self._state.step
+
+    @property
+    def start_time(self) -> float:
+        return self._state.start_time
+
+    @property
+    def branch_point(self) -> dict[str, Any] | None:
+        """Where this run was forked or rewound from: ``{"kind", "run_id", "step"}``, else None."""
+        return self._state.branch
+
+    # -- logging --------------------------------------------------------------------
+
+    def log(self, data: dict[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+        """Log a dict of values at a step.
+
+        Without ``step``, values go to the current step and the step then advances
+        (``commit`` defaults to True). With ``step``, ``commit`` defaults to False:
+        values accumulate at that step until a later step or a commit. A step
+        smaller than the current one is dropped with a warning (or raises with
+        the ``strict_steps`` setting).
+
+        Args:
+            data: metric names to values: numbers, strings, lists, nested dicts,
+                numpy arrays or tensors (arrays of more than 32 values become histograms).
+            step: the step to log at; an integer not below ``run.step``.
+            commit: whether this call completes the step.
+        """
+        if self._finished:
+            raise self._finished_error("log")
+        row = prepare_row(data)
+        state = self._state
+        if step is None:
+            step = state.step
+            if commit is None:
+                commit = True
+        else:
+            if type(step) is not int:
+                step = _as_step(step)
+            if step < state.step:
+                self._step_regression(step)
+                return
+            if commit is None:
+                commit = False
+        if state.rules.definitions:
+            row = self._sync_step_metrics(row)
+        timestamp = time.time()
+        if self._writer is not None:
+            self._writer.append(encode_history(step, timestamp, bool(commit), row))
+        with self._lock:
+            state.history(step, timestamp, bool(commit), row)
+        if self._keeper is not None:
+            self._keeper.dirty = True
+
+    def _step_regression(self, step: int) -> None:
+        message = (
+            f"Tried to log to step {step} that is less than the current step {self._state.step}. "
+            "Steps must be monotonically increasing, so this data will be ignored."
+        )
+        if self._settings.strict_steps:
+            raise UsageError(f"log: step={step} is less than the current step {self._state.step} (strict_steps is on)")
+        self._printer.warn(message)
+        if self._debug:
+            self._debug.warning(message)
+
+    def _sync_step_metrics(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Fill in the step metric of metrics defined with ``step_sync`` (its last value, as the original)."""
+        rules = self._state.rules
+        for key in self._step_metric_keys.intersection(row):
+            self._last_step_value[key] = row[key]
+        pending = self._state.pending or {}
+        added: dict[str, Any] = {}
+        for key in row:
+            rule = rules.rule_for((key,))
+            if rule and rule.get("step_sync") and rule.get("step_metric"):
+                step_key = rule["step_metric"]
+                if step_key not in row and step_key not in pending and step_key not in added:
+                    added[step_key] = self._last_step_value.get(step_key, 0)
+        return {**row, **added} if added else row
+
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | None = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        overwrite: bool | None = None,
+    ) -> Metric:
+        """Say how a metric is summarised and plotted.
+
+        Args:
+            name: the metric; ``.`` addresses nested keys (``\\.`` is a literal dot);
+                a trailing ``*`` matches every metric with that prefix.
+            step_metric: another metric to use as this one's x-axis.
+            step_sync: fill in ``step_metric``'s last value in rows that lack it
+                (default True when ``step_metric`` is given).
+            hidden: hide the metric from automatic charts.
+            summary: comma-separated ops among ``min, max, mean, first, last, none``.
+            overwrite: replace the previous definition instead of merging with it.
+        """
+        if self._finished:
+            raise self._finished_error("define_metric")
+        if not isinstance(name, str) or not name:
+            raise Error("define_metric() requires non-empty name argument")
+        if "*" in name[:-1]:
+            raise Error(f"Unhandled define_metric() arg: name (glob suffixes only): {name}")
+        for arg, value, kind in (("step_metric", step_metric, str), ("step_sync", step_sync, bool),
+                                 ("hidden", hidden, bool), ("summary", summary, str), ("overwrite", overwrite, bool)):
+            if value is not None and not isinstance(value, kind):
+                raise Error(f"Unhandled define_metric() arg: {arg} type: {type(value).__name__}")
+        definition: dict[str, Any] = {} if overwrite else dict(self._state.rules.definitions.get(name, {}))
+        definition["name"] = name
+        if step_metric is not None:
+            definition["step_metric"] = step_metric
+            if step_sync is None and "step_sync" not in definition:
+                definition["step_sync"] = True
+        if step_sync is not None:
+            definition["step_sync"] = step_sync or bool(definition.get("step_sync"))
+        if hidden is not None:
+            definition["hidden"] = hidden or bool(definition.get("hidden"))
+        if summary is not None:
+            ops = [op.strip().lower() for op in summary.split(",") if op.strip()]
+            ops = ["last" if op == "copy" else op for op in ops]
+            for op in ops:
+                if op not in SUMMARY_OPS:
+                    raise Error(f"Unhandled define_metric() arg: summary op: {op} (allowed: {', '.join(SUMMARY_OPS)})")
+            definition["summary"] = ops
+        self._record(RecordType.METRIC, definition)
+        self._step_metric_keys = self._step_metrics()
+        return Metric(definition)
+
+    def _step_metrics(self) -> set[str]:
+        return {d["step_metric"] for d in self._state.rules.definitions.values() if d.get("step_metric")}
+
+    # -- config, summary, run attributes -----------------------------------------------
+
+    def _config_changed(self, changes: dict[str, Any]) -> None:
+        if self._finished:
+            raise self._finished_error("config update")
+        self._record(RecordType.CONFIG, {"set": changes})
+        if self._files is not None:
+            self._files.write_config({k: v for k, v in self._state.config.items()})
+
+    def _summary_changed(self, sets: list[tuple[MetricPath, Any]], removes: list[MetricPath]) -> None:
+        if self._finished:
+            raise self._finished_error("summary update")
+        self._record(RecordType.SUMMARY, {"set": [[list(p), v] for p, v in sets], "remove": [list(p) for p in removes]})
+        if self._keeper is not None:
+            self._keeper.dirty = True
+
+    def _update_run(self, changes: dict[str, Any], what: str) -> None:
+        if self._finished:
+            raise self._finished_error(what)
+        self._record(RecordType.RUN, changes)
+
+    def _record(self, kind: RecordType, body: dict[str, Any]) -> None:
+        seq = 0
+        if self._writer is not None:
+            seq = self._writer.append(encode(kind, body))
+        with self._lock:
+            self._state.apply(Record(seq, kind, body))
+
+    def _finished_error(self, call: str) -> UsageError:
+        return UsageError(
+            f"Run ({self.id}) is finished. The call to `{call}` will be ignored. "
+            "Please make sure that you are using an active run."
+        )
+
+    def _write_summary_file(self) -> None:
+        if self._files is not None:
+            with self._lock:
+                summary = _copy_tree(self._state.summary)
+            self._files.write_summary(summary)
+
+    # -- ending -----------------------------------------------------------------------
+
+    def finish(self, exit_code: int | None = None) -> None:
+        """End the run: record its exit, make the run log durable (fsync), print where it is.
+
+        Calling it again does nothing.
+
+        Args:
+            exit_code: 0 for success (the default); anything else marks the run failed.
+        """
+        if self._finished:
+            return
+        if exit_code is not None and (isinstance(exit_code, bool) or not isinstance(exit_code, int)):
+            raise TypeError(f"finish: exit_code must be an int, got {type(exit_code).__name__}")
+        code = 0 if exit_code is None else exit_code
+        timestamp = time.time()
+        runtime = self._state.runtime_at(timestamp)
+        self._record(RecordType.EXIT, {"exit_code": code, "timestamp": timestamp, "runtime": runtime})
+        self._finished = True
+        if self._keeper is not None:
+            self._keeper.stop()
+        problems = []
+        if self._writer is not None:
+            try:
+                self._writer.sync()
+            except OSError as exc:
+                problems.append(f"could not fsync the run log: {exc}")
+            self._writer.close()
+        if self._files is not None:
+            try:
+                self._write_summary_file()
+            except OSError as exc:
+                problems.append(f"could not write the summary file: {exc}")
+        if self._debug is not None:
+            self._debug.info("finished with exit code %s after %.3f s", code, runtime)
+            close_logger(self._debug)
+        self._on_finish(self)
+        for problem in problems:
+            self._printer.warn(problem)
+        self._print_footer(code)
+
+    def _print_footer(self, code: int) -> None:
+        state = self._state
+        if self._run_dir is None:
+            return
+        outcome = "finished" if code == 0 else f"failed (exit code {code})"
+        self._printer.info(f"Run {state.name} ({state.run_id}) {outcome}: {state.rows} rows, step {state.step}")
+        self._printer.info(f"Run data: {self._run_dir}")
+        if self.offline:
+            self._printer.info(f"Upload it later with: tracklet sync {self._run_dir}")
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        if exc_type is None:
+            self.finish(0)
+        else:
+            if self._debug is not None:
+                self._debug.error("run ended by %s", "".join(traceback.format_exception(exc_type, exc, tb)))
+            self.finish(255 if issubclass(exc_type, KeyboardInterrupt) else 1)
+        return False
+
+    def __repr__(self) -> str:
+        return f"<Run {self.path} name={self.name!r}{' finished' if self._finished else ''}>"
+
+
+class _Tags(tuple):  # type: ignore[type-arg]
+    """A tuple of tags that also accepts ``+ [list]``, so ``run.tags += ["x"]`` works."""
+
+    def __add__(self, other: Any) -> tuple[str, ...]:  # type: ignore[override]
+        if isinstance(other, str):
+            other = [other]
+        return tuple(self) + tuple(other)
+
+
+def _as_step(step: Any) -> int:
+    import operator
+
+    if isinstance(step, bool):
+        raise TypeError(f"log: step must be an integer, got {step!r}")
+    try:
+        return operator.index(step)  # int subclasses and numpy integers
+    except TypeError:
+        raise TypeError(f"log: step must be an integer, got {step!r} ({type(step).__name__})") from None
+
+
+def _copy_tree(tree: dict[str, Any]) -> dict[str, Any]:
+    return {k: _copy_tree(v) if type(v) is dict else v for k, v in tree.items()}
