@@ -243,3 +243,17 @@ class RunState:
             "metrics": list(self.rules.definitions.values()),
             "aggregates": [[list(p), a.to_state()] for p, a in self.aggregates.items()],
         }
+
+
+def history_rows(records: Iterable[Record]) -> list[dict[str, Any]]:
+    """The rows of a log, one per step that holds data, each with its ``_step``.
+
+    Several history records at one step (``commit=False``, or explicit steps)
+    make one row, merged in order.
+    """
+    rows: dict[int, dict[str, Any]] = {}
+    for record in records:
+        if record.type is RecordType.HISTORY and record.body["data"]:
+            step = record.body["step"]
+            merge_row(rows.setdefault(step, {"_step": step}), record.body["data"])
+    return [rows[step] for step in sorted(rows)]

@@ -7,6 +7,7 @@ uncaught exception gives 1, ``KeyboardInterrupt`` 255, ``sys.exit(n)`` n.
 from __future__ import annotations
 
 import atexit
+import builtins
 import os
 import sys
 from types import TracebackType
@@ -110,7 +111,28 @@ def _install_hooks() -> None:
 
     sys.exit = exit
     sys.excepthook = excepthook
+    # exit() and quit() raise SystemExit without going through sys.exit; a bare
+    # `raise SystemExit(n)` cannot be seen from inside the process at all.
+    for name in ("exit", "quit"):
+        quitter = getattr(builtins, name, None)
+        if quitter is not None and not isinstance(quitter, _RecordingQuitter):
+            setattr(builtins, name, _RecordingQuitter(quitter))
     atexit.register(_finish_at_exit)
+
+
+class _RecordingQuitter:
+    """Wraps the ``exit``/``quit`` builtins to remember the exit code they are given."""
+
+    def __init__(self, quitter: Any) -> None:
+        self._quitter = quitter
+
+    def __repr__(self) -> str:
+        return repr(self._quitter)
+
+    def __call__(self, code: Any = None) -> None:
+        global _exit_code
+        _exit_code = _exit_code_of(code)
+        self._quitter(code)
 
 
 def _finish_at_exit() -> None:

@@ -104,7 +104,7 @@ def read_state(log_path: Path, max_step: int | None = None) -> RunState:
 
 
 def list_runs(tracklet_dir: Path) -> list[LocalRun]:
-    """Every run directory under ``tracklet_dir``, oldest first."""
+    """Every run directory under ``tracklet_dir``, oldest first (reads every run log)."""
     runs = []
     try:
         entries = sorted(os.scandir(tracklet_dir), key=lambda e: e.name)
@@ -116,13 +116,8 @@ def list_runs(tracklet_dir: Path) -> list[LocalRun]:
         for name in os.listdir(entry.path):
             if name.startswith("run-") and name.endswith(RUNLOG_SUFFIX):
                 runs.append(LocalRun(Path(entry.path), name[4 : -len(RUNLOG_SUFFIX)]))
-    runs.sort(key=lambda r: (_start_stamp(r.dir.name), r.dir.name))
+    runs.sort(key=lambda r: r.state.start_time)
     return runs
-
-
-def _start_stamp(dir_name: str) -> str:
-    """``offline-run-20261127_154501-abc`` → ``20261127_154501``."""
-    return dir_name.removeprefix("offline-").removeprefix("run-")[:15]
 
 
 def segments(tracklet_dir: Path, run_id: str) -> list[LocalRun]:

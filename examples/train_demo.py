@@ -1,0 +1,20 @@
+"""A small training loop that shows what Tracklet records (runs offline, no server needed)."""
+
+import math
+import random
+
+import tracklet
+
+config = {"learning_rate": 0.05, "epochs": 5, "batch_size": 32, "optimizer": "sgd"}
+
+with tracklet.init(project="tracklet-demo", config=config, tags=["demo"], mode="offline") as run:
+    run.define_metric("val/accuracy", summary="max")
+    step = 0
+    for epoch in range(run.config.epochs):
+        for batch in range(100):
+            loss = math.exp(-step / 200) + random.random() * 0.05
+            run.log({"train/loss": loss, "epoch": epoch})
+            step += 1
+        run.log({"val/accuracy": 1 - math.exp(-(epoch + 1) / 2), "epoch": epoch})
+    run.summary["best_epoch"] = epoch
+    print(f"final loss {loss:.4f}; run {run.name} ({run.id}) in {run.dir}")

@@ -1,0 +1,1 @@
+"""The ``tracklet`` command line."""
