@@ -78,8 +78,7 @@ class RunLogWriter:
         if len(payload) > MAX_PAYLOAD:
             raise ValueError(f"record of {len(payload)} bytes exceeds the {MAX_PAYLOAD} byte limit")
         seq = self.next_seq
-        body = SEQ.pack(seq) + payload
-        frame = FRAME_HEAD.pack(len(payload), zlib.crc32(body), seq) + payload
+        frame = FRAME_HEAD.pack(len(payload), zlib.crc32(payload, zlib.crc32(SEQ.pack(seq))), seq) + payload
         _write_all(self._fd, frame)
         self.next_seq = seq + 1
         self.bytes_written += len(frame)

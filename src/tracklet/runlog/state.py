@@ -151,11 +151,16 @@ class RunState:
             self.commit()
         if step > self.step:
             self.step = step
-        if self.pending is None:
-            self.pending = {}
-            self.pending_step = step
-        merge_row(self.pending, data)
         self.pending_timestamp = self.last_timestamp = timestamp
+        if self.pending is None:
+            self.pending_step = step
+            if commit:  # the common case, one call per row: nothing to merge into
+                self.pending = data
+                self.commit()
+                self.step = step + 1
+                return
+            self.pending = {}
+        merge_row(self.pending, data)
         if commit:
             self.commit()
             self.step = step + 1
