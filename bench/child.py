@@ -70,7 +70,9 @@ def helpers_peak_mib() -> float:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             continue
-        total_kib += sum(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+        total_kib += sum(
+            int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")
+        )
     return total_kib / 1024
 
 
@@ -116,7 +118,6 @@ def measure(name: str, data_dir: Path, steps: int) -> dict[str, float | int | No
 def main() -> None:
     name, data_dir, steps = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     result = measure(name, data_dir, steps)
-    sys.stdout.flush()
     print(RESULT_PREFIX + json.dumps(result), flush=True)
 
 

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,20 +86,30 @@ class Samples:
         return statistics.median(values) if values else None
 
 
-def run_child(tracker: Tracker, argv: list[str], timeout: float, keep: bool) -> dict[str, Any]:
-    """Run `python argv...` in a fresh temp dir with the tracker's environment."""
+ArgvFn = Callable[[Tracker, Path], list[str]]
+
+
+def run_child(tracker: Tracker, argv_of: ArgvFn, timeout: float, keep: bool) -> dict[str, Any]:
+    """Run `python argv...` in a fresh temp dir with the tracker's environment.
+
+    The tracker writes below DATA (also the working directory); HOME points to
+    a sibling directory so that caches and settings stay out of DATA and out of
+    the real home directory.
+    """
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-{tracker.name}-"))
     data, home = tmp / "data", tmp / "home"
     data.mkdir()
     home.mkdir()
     env = {**os.environ, **COMMON_ENV, "HOME": str(home), **tracker.env(data)}
-    cmd = [sys.executable, *[a.replace("{data}", str(data)) for a in argv]]
+    cmd = [sys.executable, *argv_of(tracker, data)]
     try:
         proc = subprocess.run(
             cmd, cwd=data, env=env, capture_output=True, text=True, timeout=timeout
         )
     finally:
-        if not keep:
+        if keep:
+            print(f"    kept {tmp}", file=sys.stderr)
+        else:
             shutil.rmtree(tmp, ignore_errors=True)
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(RESULT_PREFIX):
@@ -107,16 +118,18 @@ def run_child(tracker: Tracker, argv: list[str], timeout: float, keep: bool) -> 
     raise RuntimeError(f"exit code {proc.returncode}: {tail}")
 
 
-def import_argv(tracker: Tracker) -> list[str]:
+def import_argv(tracker: Tracker, data: Path) -> list[str]:
+    """Time only `import <module>` in a bare interpreter."""
     return ["-c", IMPORT_SNIPPET.format(module=tracker.module, prefix=RESULT_PREFIX)]
 
 
-def run_argv(tracker: Tracker, steps: int) -> list[str]:
-    return [str(CHILD), tracker.name, "{data}", str(steps)]
+def run_argv(steps: dict[str, int]) -> ArgvFn:
+    """Run bench/child.py: init, `steps[tracker]` log calls, finish."""
+    return lambda tracker, data: [str(CHILD), tracker.name, str(data), str(steps[tracker.name])]
 
 
 def run_phase(
-    samples: list[Samples], phase: str, repeat: int, argv_of: Any, args: argparse.Namespace
+    samples: list[Samples], phase: str, repeat: int, argv_of: ArgvFn, args: argparse.Namespace
 ) -> None:
     """Run `repeat` rounds of one fresh process per live tracker, round-robin."""
     for round_ in range(repeat):
@@ -125,7 +138,7 @@ def run_phase(
                 continue
             t0 = time.perf_counter()
             try:
-                result = run_child(s.tracker, argv_of(s.tracker), args.timeout, args.keep)
+                result = run_child(s.tracker, argv_of, args.timeout, args.keep)
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
                 s.error = f"{phase} failed: {exc}"
                 print(f"  {s.tracker.name}: {s.error}", file=sys.stderr)
@@ -188,7 +201,9 @@ def version(dist: str) -> str:
 
 
 def parse_args() -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--steps", type=int, default=100_000, help="log calls in the log run")
     p.add_argument("--repeat", type=int, default=5, help="processes for import and init")
     p.add_argument("--log-repeat", type=int, default=3, help="processes for the log run")
@@ -216,8 +231,8 @@ def main() -> int:
     print("warm-up (byte-code compilation, page cache)", file=sys.stderr)
     run_phase(samples, "warmup", 1, import_argv, args)
     run_phase(samples, "import", args.repeat, import_argv, args)
-    run_phase(samples, "init", args.repeat, lambda t: run_argv(t, 0), args)
-    run_phase(samples, "log", args.log_repeat, lambda t: run_argv(t, steps[t.name]), args)
+    run_phase(samples, "init", args.repeat, run_argv(dict.fromkeys(steps, 0)), args)
+    run_phase(samples, "log", args.log_repeat, run_argv(steps), args)
     elapsed = time.time() - started
 
     shown = [s for s in samples if set(s.runs) - {"warmup"}]

@@ -250,6 +250,7 @@ class Settings:
 
     def __init__(self, **values: Any) -> None:
         object.__setattr__(self, "_explicit", set())
+        object.__setattr__(self, "explicit_arguments", frozenset())
         for name, field in _FIELDS.items():
             object.__setattr__(self, name, copy.copy(field.default))
         for name, value in values.items():
@@ -280,6 +281,7 @@ class Settings:
         for name in _FIELDS:
             object.__setattr__(clone, name, copy.deepcopy(getattr(self, name)))
         object.__setattr__(clone, "_explicit", set(self._explicit))
+        object.__setattr__(clone, "explicit_arguments", self.explicit_arguments)
         return clone
 
     def to_dict(self) -> dict[str, Any]:
@@ -346,7 +348,11 @@ def resolve(arguments: Mapping[str, Any], settings: Settings | Mapping[str, Any]
     else:
         raise UsageError(f"settings must be a tracklet.Settings or a dict, got {type(settings).__name__}")
     env = environment()
-    root_dir = arguments.get("root_dir") or given.get("root_dir") or env.get("root_dir")
+    root_dir = None
+    for source, values in (("dir", arguments), ("settings['root_dir']", given), ("TRACKLET_DIR", env)):
+        if values.get("root_dir") is not None:
+            root_dir = _path(values["root_dir"], source)
+            break
 
     result = Settings()
     for path in (global_config_dir() / "settings", workspace_settings_path(root_dir)):
@@ -361,6 +367,9 @@ def resolve(arguments: Mapping[str, Any], settings: Settings | Mapping[str, Any]
     for name, value in arguments.items():
         if value is not None:
             result._set(name, value, _ARGUMENT_NAMES.get(name, name))
+    # Some rules depend on whether init() was given a value (an explicit save_code beats
+    # TRACKLET_DISABLE_CODE), so remember which arguments were.
+    object.__setattr__(result, "explicit_arguments", frozenset(n for n, v in arguments.items() if v is not None))
     return result
 
 

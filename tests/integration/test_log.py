@@ -294,3 +294,22 @@ def test_module_level_log_and_summary_use_the_current_run(run_script, workdir: P
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines() == ["0.1 1 2", "None"]
+
+
+def test_summary_and_config_files_are_kept_current_while_the_run_goes_on(run_script, workdir: Path) -> None:
+    result = run_script(
+        """
+        import json, time, yaml, tracklet
+        run = tracklet.init(mode="offline", config={"lr": 0.1})
+        run.log({"loss": 0.25})
+        run.config.update({"batch": 64})
+        time.sleep(1.6)
+        files = run.dir + "/"
+        print(json.load(open(files + "tracklet-summary.json"))["loss"])
+        print(yaml.safe_load(open(files + "config.yaml")))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    summary_line, config_line = result.stdout.strip().splitlines()
+    assert summary_line == "0.25"
+    assert config_line == "{'lr': {'value': 0.1}, 'batch': {'value': 64}}"

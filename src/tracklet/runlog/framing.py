@@ -85,9 +85,10 @@ class RunLogWriter:
         return seq
 
     def sync(self) -> None:
-        """Make everything appended so far durable on disk (fsync)."""
-        if self._fd is not None:
-            os.fsync(self._fd)
+        """Make everything appended so far durable on disk (fdatasync where there is one)."""
+        fd = self._fd
+        if fd is not None:
+            getattr(os, "fdatasync", os.fsync)(fd)
 
     def close(self) -> None:
         if self._fd is not None:

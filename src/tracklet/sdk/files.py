@@ -19,8 +19,8 @@ from typing import Any
 CONFIG_FILE = "config.yaml"
 SUMMARY_FILE = "tracklet-summary.json"
 METADATA_FILE = "tracklet-metadata.json"
-# How often a changed summary is written out while the run is going.
-SUMMARY_INTERVAL = 1.0
+# How often, while the run changes, the summary file is rewritten and the run log made durable.
+KEEP_INTERVAL = 0.25
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -66,21 +66,24 @@ def close_logger(logger: logging.Logger) -> None:
         logger.removeHandler(handler)
 
 
-class SummaryKeeper(threading.Thread):
-    """Writes the summary file at most once a second while it changes, off the training thread."""
+class FileKeeper(threading.Thread):
+    """Off the training thread, four times a second while the run changes: rewrite the summary
+    file and fdatasync the run log, so that ``finish`` has little left to make durable."""
 
-    def __init__(self, write: Callable[[], None]) -> None:
-        super().__init__(name="tracklet-summary", daemon=True)
-        self._write = write
+    def __init__(self, write_summary: Callable[[], None], sync_log: Callable[[], None]) -> None:
+        super().__init__(name="tracklet-files", daemon=True)
+        self._write_summary = write_summary
+        self._sync_log = sync_log
         self._stop_event = threading.Event()
         self.dirty = False
 
     def run(self) -> None:
-        while not self._stop_event.wait(SUMMARY_INTERVAL):
+        while not self._stop_event.wait(KEEP_INTERVAL):
             if self.dirty:
                 self.dirty = False
                 try:
-                    self._write()
+                    self._sync_log()
+                    self._write_summary()
                 except OSError:  # a full disk must not kill training; finish() reports it
                     pass
 

@@ -207,10 +207,17 @@ def _initial_config(
 
 
 def _warn_unavailable(s: Settings, printer: Printer, monitor_gym: bool | None) -> None:
-    """Features whose issues have not landed yet: say so instead of ignoring them."""
+    """Integrations whose issue has not landed yet: missing packages raise as in the original;
+    otherwise say clearly that the feature is not there yet instead of ignoring it."""
+    from importlib.util import find_spec
+
     if s.sync_tensorboard:
+        if find_spec("tensorboard") is None and find_spec("tensorboardX") is None:
+            raise Error("sync_tensorboard: Please install tensorboard package")
         printer.warn("sync_tensorboard is not available in this version of Tracklet yet; TensorBoard logs are not copied.")
     if monitor_gym:
+        if find_spec("gymnasium") is None and find_spec("gym") is None:
+            raise Error("monitor_gym: Couldn't import the gymnasium python package, install with `pip install gymnasium`")
         printer.warn("monitor_gym is not available in this version of Tracklet yet; no videos are logged.")
     if s.anonymous != "never" and s.mode == "online":
         printer.warn(f"anonymous={s.anonymous!r} needs a Tracklet server, which this version cannot use yet.")
@@ -306,7 +313,7 @@ def _local_run(s: Settings, printer: Printer, initial_config: dict[str, Any]) ->
     files.write_config(state.config)
     files.write_metadata(state.metadata)
     files.write_summary(state.summary)
-    if s.save_code and not s.disable_code:
+    if s.save_code and ("save_code" in s.explicit_arguments or not s.disable_code):
         _save_code(program, files, state.metadata, printer)
     local.update_latest_link(tracklet_dir, run_dir)
     if s.resume == "auto":

@@ -16,7 +16,7 @@ from tracklet.errors import Error, UsageError
 from tracklet.runlog import Record, RecordType, RunLogWriter, RunState, encode, encode_history
 from tracklet.runlog.metrics import SUMMARY_OPS, Path as MetricPath, split_name
 from tracklet.sdk.config import Config
-from tracklet.sdk.files import RunFiles, SummaryKeeper, close_logger
+from tracklet.sdk.files import RunFiles, FileKeeper, close_logger
 from tracklet.sdk.printer import Printer
 from tracklet.sdk.summary import Summary
 from tracklet.sdk.values import prepare_row
@@ -72,9 +72,10 @@ class Run:
         self.config._items.update(state.config)
         self.summary = Summary(lambda: self._state.summary, self._summary_changed)
         self._debug: logging.Logger | None = files.debug_logger(state.run_id or "") if files else None
-        self._keeper: SummaryKeeper | None = None
+        self._keeper: FileKeeper | None = None
         if files is not None:
-            self._keeper = SummaryKeeper(self._write_summary_file)
+            assert writer is not None
+            self._keeper = FileKeeper(self._write_summary_file, writer.sync)
             self._keeper.start()
 
     # -- identity -------------------------------------------------------------------
@@ -427,7 +428,7 @@ class Run:
         else:
             if self._debug is not None:
                 self._debug.error("run ended by %s", "".join(traceback.format_exception(exc_type, exc, tb)))
-            self.finish(255 if issubclass(exc_type, KeyboardInterrupt) else 1)
+            self.finish(1)
         return False
 
     def __repr__(self) -> str:
