@@ -383,3 +383,53 @@ _ARGUMENT_NAMES = {
     "run_group": "group",
     "run_job_type": "job_type",
 }
+
+
+def server_data_dir() -> Path:
+    """Where ``tracklet server`` keeps its SQLite store and files by default."""
+    configured = os.environ.get("TRACKLET_DATA_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "tracklet"
+
+
+def client_settings_path() -> Path:
+    """The global settings file, where ``tracklet login`` writes the server URL and key."""
+    return global_config_dir() / "settings"
+
+
+def write_client_settings(values: Mapping[str, str | None]) -> Path:
+    """Set (or, with None, remove) keys of the global settings file; it is private to the user (0600)."""
+    import configparser
+
+    path = client_settings_path()
+    parser = configparser.ConfigParser()
+    if path.is_file():
+        parser.read(path, encoding="utf-8")
+    if not parser.has_section("default"):
+        parser.add_section("default")
+    for key, value in values.items():
+        if value is None:
+            parser.remove_option("default", key)
+        else:
+            parser.set("default", key, value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as f:
+        parser.write(f)
+    os.chmod(path, 0o600)
+    return path
+
+
+def client_login() -> tuple[str | None, str | None]:
+    """(base_url, api_key) from the environment, else the global settings file."""
+    stored = _read_settings_file(client_settings_path())
+    return (
+        os.environ.get("TRACKLET_BASE_URL") or stored.get("base_url"),
+        os.environ.get("TRACKLET_API_KEY") or stored.get("api_key"),
+    )
+
+
+def child_environment(overrides: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with ``overrides``, for a process Tracklet starts."""
+    return {**os.environ, **overrides}

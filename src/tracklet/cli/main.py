@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from tracklet.__about__ import __version__
-from tracklet.cli import local_commands
+from tracklet.cli import account_commands, local_commands, server_commands, sync_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,6 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tracklet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     local_commands.add_commands(commands)
+    server_commands.add_commands(commands)
+    account_commands.add_commands(commands)
+    sync_commands.add_commands(commands)
     return parser
 
 

@@ -262,3 +262,32 @@ def history_rows(records: Iterable[Record]) -> list[dict[str, Any]]:
             step = record.body["step"]
             merge_row(rows.setdefault(step, {"_step": step}), record.body["data"])
     return [rows[step] for step in sorted(rows)]
+
+
+_PERSISTED_FIELDS = (
+    "run_id", "project", "entity", "name", "notes", "group", "job_type", "mode", "start_time",
+    "runtime_offset", "starting_step", "resumed", "branch", "metadata", "config", "summary", "step",
+    "pending", "pending_step", "pending_timestamp", "last_timestamp", "rows", "last_seq", "exit_code",
+    "exit_runtime",
+)
+
+
+def persist(state: RunState) -> dict[str, Any]:
+    """Everything needed to continue replaying later (the server keeps this between batches)."""
+    data = {name: getattr(state, name) for name in _PERSISTED_FIELDS}
+    data["tags"] = list(state.tags)
+    data["metrics"] = list(state.rules.definitions.values())
+    data["aggregates"] = [[list(p), a.to_state()] for p, a in state.aggregates.items()]
+    return data
+
+
+def restore(data: dict[str, Any]) -> RunState:
+    state = RunState()
+    for name in _PERSISTED_FIELDS:
+        if name in data:
+            setattr(state, name, data[name])
+    state.tags = tuple(data.get("tags", ()))
+    for definition in data.get("metrics", []):
+        state.rules.define(definition)
+    state.aggregates = {tuple(p): Aggregate.from_state(s) for p, s in data.get("aggregates", [])}
+    return state

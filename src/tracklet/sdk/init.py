@@ -12,10 +12,12 @@ from typing import Any
 
 from tracklet.errors import AuthenticationError, Error, UsageError
 from tracklet.runlog import Record, RecordType, RunLogWriter, RunState, encode
-from tracklet.sdk import lifecycle, local, metadata
+from tracklet.agent.progress import UploadProgress
+from tracklet.sdk import lifecycle, local, metadata, online
 from tracklet.sdk.config import as_mapping, load_yaml_config
 from tracklet.sdk.files import RunFiles
 from tracklet.sdk.identity import infer_project, new_run_id, new_run_name, program_path
+from tracklet.sdk.origin import local_origin, server_origin
 from tracklet.sdk.printer import Printer
 from tracklet.sdk.run import Run
 from tracklet.sdk.values import config_key, config_value
@@ -225,15 +227,14 @@ def _warn_unavailable(s: Settings, printer: Printer, monitor_gym: bool | None) -
 
 def _go_offline_without_server(s: Settings, printer: Printer) -> None:
     """Online needs a server login; without one, record offline (or raise when ``force``)."""
-    if s.api_key is None or s.base_url is None:
-        if s.force:
-            raise AuthenticationError(
-                "force=True but no Tracklet server login is configured: set TRACKLET_API_KEY and "
-                "TRACKLET_BASE_URL (or run `tracklet login`)"
-            )
-        printer.info("No Tracklet server configured; recording this run offline (upload it later with `tracklet sync`).")
-    else:
-        printer.info("Streaming to a Tracklet server is not available in this version yet; recording this run offline.")
+    if s.api_key is not None and s.base_url is not None:
+        return
+    if s.force:
+        raise AuthenticationError(
+            "force=True but no Tracklet server login is configured: run `tracklet login` "
+            "(or set TRACKLET_BASE_URL and TRACKLET_API_KEY)"
+        )
+    printer.info("No Tracklet server configured; recording this run offline (upload it later with `tracklet sync`).")
     s.mode = "offline"
 
 
@@ -271,32 +272,46 @@ def _local_run(s: Settings, printer: Printer, initial_config: dict[str, Any]) ->
         run_id = s.resume_from.run_id
     run_id = run_id or new_run_id()
 
-    origin = _origin(s, tracklet_dir, run_id)
-    first_seq = 1 + max((seg.state.last_seq for seg in local.segments(tracklet_dir, run_id)), default=0)
+    online_mode = s.mode == "online"
+    reply = online.handshake(s, project, run_id, printer) if online_mode else None
+    entity = s.entity or ""
+    if reply is not None:
+        run_id, project, entity = reply["run_id"], reply["project"], reply["entity"]
+        origin = server_origin(reply)
+        first_seq = reply["last_seq"] + 1
+    else:
+        origin = local_origin(s, tracklet_dir, run_id)
+        first_seq = 1 + max((seg.state.last_seq for seg in local.segments(tracklet_dir, run_id)), default=0)
 
-    run_dir = local.create_run_dir(tracklet_dir, online=False, run_id=run_id, started=started)
+    run_dir = local.create_run_dir(tracklet_dir, online=online_mode, run_id=run_id, started=started)
     files = RunFiles(run_dir)
     writer = RunLogWriter(run_dir / local.runlog_name(run_id), first_seq=first_seq)
 
-    previous = origin.state if origin else None
-    restore = previous.restore_snapshot() if previous else None
+    restore = dict(origin.restore) if origin and origin.restore else None
     if restore and initial_config:
         restore["config"] = {**restore["config"], **initial_config}  # new values win on resume
-    name = s.run_name or (previous.name if previous else None) or new_run_name(local.count_runs(tracklet_dir))
+    name = s.run_name or (origin.name if origin else None) or new_run_name(local.count_runs(tracklet_dir))
+
+    def kept(setting: Any, attribute: str, default: Any) -> Any:
+        if setting is not None and setting != ():
+            return setting
+        return getattr(origin, attribute) if origin else default
+
     start_body: dict[str, Any] = {
         "run_id": run_id,
         "project": project,
-        "entity": s.entity or "",
-        "mode": "offline",
+        "entity": entity,
+        "mode": s.mode,
         "name": name,
-        "notes": s.run_notes if s.run_notes is not None else (previous.notes if previous else None),
-        "tags": list(s.run_tags) if s.run_tags else list(previous.tags if previous else ()),
-        "group": s.run_group if s.run_group is not None else (previous.group if previous else ""),
-        "job_type": s.run_job_type if s.run_job_type is not None else (previous.job_type if previous else ""),
+        "notes": kept(s.run_notes, "notes", None),
+        "tags": list(kept(s.run_tags, "tags", ())),
+        "group": kept(s.run_group, "group", ""),
+        "job_type": kept(s.run_job_type, "job_type", ""),
         "start_time": started,
         "starting_step": origin.starting_step if origin else 0,
         "runtime_offset": origin.runtime if origin else 0.0,
         "resumed": bool(origin and origin.kind == "resume"),
+        "resume": s.resume,
         "branch": origin.branch if origin else None,
         "restore": restore,
     }
@@ -318,81 +333,32 @@ def _local_run(s: Settings, printer: Printer, initial_config: dict[str, Any]) ->
     local.update_latest_link(tracklet_dir, run_dir)
     if s.resume == "auto":
         local.write_resume_id(tracklet_dir, run_id)
+    if online_mode:
+        if reply is not None:
+            UploadProgress(acked_seq=reply["last_seq"], opened=True, entity=entity, project=project,
+                           run_id=run_id, url=reply["url"]).save(run_dir)
+        online.start_agent(run_dir, s)
 
     run = Run(settings=s, state=state, writer=writer, run_dir=run_dir, files=files, printer=printer,
-              allow_val_change=bool(s.allow_val_change), on_finish=_on_finish(tracklet_dir))
+              allow_val_change=bool(s.allow_val_change), on_finish=_on_finish(tracklet_dir, s, printer),
+              url=reply["url"] if reply else None)
     if run._debug is not None:
         run._debug.info("run %s (%s) started in %s; settings %r", name, run_id, run_dir, s)
     verb = {"resume": "Resuming", "rewind": "Rewinding", "fork": "Forking"}.get(origin.kind if origin else "", "Tracking")
-    printer.info(f"{verb} run {name} ({run_id}) offline in {run_dir}")
+    where = f"to {reply['url']}" if reply else ("locally (upload pending)" if online_mode else "offline")
+    printer.info(f"{verb} run {name} ({run_id}) {where}; files in {run_dir}")
     return run
 
 
-def _on_finish(tracklet_dir: Path):  # type: ignore[no-untyped-def]
+def _on_finish(tracklet_dir: Path, s: Settings, printer: Printer):  # type: ignore[no-untyped-def]
     def finished(run: Run) -> None:
         if run._state.exit_code == 0:
             local.clear_resume_id(tracklet_dir, run.id)
         lifecycle.forget(run)
+        if s.mode == "online" and run.sync_dir is not None:
+            online.wait_for_upload(Path(run.sync_dir), run._state.last_seq, s.finish_timeout, printer)
 
     return finished
-
-
-class _Origin:
-    """Where a resumed, rewound or forked run continues from."""
-
-    def __init__(self, kind: str, state: RunState, starting_step: int, branch: dict[str, Any] | None) -> None:
-        self.kind = kind
-        self.state = state
-        self.starting_step = starting_step
-        self.runtime = state.runtime
-        self.branch = branch
-
-
-def _origin(s: Settings, tracklet_dir: Path, run_id: str) -> _Origin | None:
-    """Check ``resume`` / ``resume_from`` / ``fork_from`` against this folder's runs."""
-    if s.fork_from is not None or s.resume_from is not None:
-        moment = s.fork_from or s.resume_from
-        assert moment is not None
-        kind = "fork" if s.fork_from is not None else "rewind"
-        argument = "fork_from" if kind == "fork" else "resume_from"
-        source = local.segments(tracklet_dir, moment.run_id)
-        if not source:
-            raise UsageError(f"{argument}: there is no run {moment.run_id!r} in {tracklet_dir}")
-        if kind == "rewind" and source[-1].running:
-            raise UsageError(f"{argument}: run {moment.run_id!r} is still running in another process")
-        step = int(moment.step)
-        last_step = source[-1].state.summary.get("_step")
-        if step < 0 or last_step is None or step > last_step:
-            raise UsageError(
-                f"{argument}: step {moment.step} is not in run {moment.run_id!r}, whose steps go from 0 to {last_step}"
-            )
-        state = local.state_at(source, step)
-        branch = {"kind": kind, "run_id": moment.run_id, "step": moment.step}
-        return _Origin(kind, state, step + 1, branch)
-
-    found = local.segments(tracklet_dir, run_id)
-    latest = found[-1] if found else None
-    if latest is not None and latest.running:
-        raise UsageError(f"id: run ID {run_id!r} is in use by a run that is still running in another process")
-    if s.resume in ("allow", "auto", "must") and latest is not None:
-        state = latest.state
-        state.commit()  # a crashed segment may end in a pending row
-        next_step = max(state.step, state.summary.get("_step", -1) + 1)
-        return _Origin("resume", state, next_step, None)
-    if s.resume == "must":
-        raise UsageError(
-            f"You provided an invalid value for the `resume` argument. The value 'must' is not a valid option "
-            f"for resuming the run ({run_id}) that has not been initialized. Please check your inputs and try again "
-            "with a valid run ID. If you are trying to start a new run, please omit the `resume` argument or use "
-            "`resume='allow'`."
-        )
-    if s.resume == "never" and latest is not None:
-        raise UsageError(
-            f"You provided an invalid value for the `resume` argument. The value 'never' is not a valid option "
-            f"for resuming a run ({run_id}) that already exists. Please check your inputs and try again with a "
-            "valid run ID."
-        )
-    return None
 
 
 def _save_code(program: str | None, files: RunFiles, meta: dict[str, Any], printer: Printer) -> None:

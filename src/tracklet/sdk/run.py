@@ -55,7 +55,9 @@ class Run:
         printer: Printer,
         allow_val_change: bool,
         on_finish: Callable[[Run], None],
+        url: str | None = None,
     ) -> None:
+        self._url = url
         self._settings = settings
         self._state = state
         self._writer = writer
@@ -164,8 +166,8 @@ class Run:
 
     @property
     def url(self) -> str | None:
-        """The run's page on the server; None until the run is tracked online."""
-        return None
+        """The run's page on the server; None for offline runs."""
+        return self._url
 
     @property
     def settings(self) -> Settings:

@@ -1,0 +1,1 @@
+"""The agent: a process per run that streams its run log to the server (and ``tracklet sync``)."""

@@ -1,0 +1,34 @@
+"""What has been uploaded: ``upload.json`` in the run directory, replaced atomically, only moving forward."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+PROGRESS_FILE = "upload.json"
+
+
+@dataclass
+class UploadProgress:
+    acked_seq: int = 0  # the server stores every record up to here
+    opened: bool = False  # the handshake for this run directory was done
+    entity: str = ""
+    project: str = ""
+    run_id: str = ""
+    done: bool = False  # the run ended and everything is acknowledged
+    url: str = ""
+
+    @classmethod
+    def load(cls, run_dir: Path) -> UploadProgress:
+        try:
+            data = json.loads((run_dir / PROGRESS_FILE).read_text(encoding="utf-8"))
+            return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        except (OSError, ValueError, TypeError):
+            return cls()
+
+    def save(self, run_dir: Path) -> None:
+        temporary = run_dir / f".{PROGRESS_FILE}.{os.getpid()}"
+        temporary.write_text(json.dumps(asdict(self)), encoding="utf-8")
+        os.replace(temporary, run_dir / PROGRESS_FILE)

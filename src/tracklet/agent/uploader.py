@@ -1,0 +1,200 @@
+"""Follow a run log and upload it: at least once, in order, in batches, surviving outages.
+
+The server stores each (run, seq) once, so resending after a crash is harmless. The
+acknowledged position is saved after every batch, so a new agent or ``tracklet sync``
+continues where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+from tracklet.agent.progress import UploadProgress
+from tracklet.api.transport import ServerError, Transport, retryable
+from tracklet.errors import CommError
+from tracklet.protocol import RecordBatch, RunHandshake
+from tracklet.runlog import Frame, RecordType, RunLogReader, decode, is_locked
+
+MAX_BATCH_RECORDS = 5000
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+HEARTBEAT_SECONDS = 10.0
+POLL_SECONDS = 0.1
+MAX_BACKOFF_SECONDS = 30.0
+
+
+def find_log(run_dir: Path) -> Path:
+    logs = sorted(run_dir.glob("run-*.tracklet"))
+    if not logs:
+        raise FileNotFoundError(f"no run log in {run_dir}")
+    return logs[0]
+
+
+class Uploader:
+    def __init__(self, run_dir: Path, transport: Transport, log: Callable[[str], None] = lambda _: None) -> None:
+        self.run_dir = run_dir
+        self.log_path = find_log(run_dir)
+        self.transport = transport
+        self.log = log
+        self.reader = RunLogReader(self.log_path)
+        self.progress = UploadProgress.load(run_dir)
+        self.unsent: deque[Frame] = deque()
+        self.start: dict | None = None
+        self.saw_exit = False
+        self.last_contact = 0.0
+
+    # -- one pass ----------------------------------------------------------------------
+
+    def read_new(self) -> None:
+        for frame in self.reader.read_available():
+            kind = record_type(frame)
+            if kind == _START and self.start is None:
+                self.start = dict(decode(frame.seq, frame.payload).body, first_seq=frame.seq)
+            elif kind == _EXIT:
+                self.saw_exit = True
+            if frame.seq > self.progress.acked_seq:
+                self.unsent.append(frame)
+
+    def writer_alive(self) -> bool:
+        return is_locked(self.log_path)
+
+    def open(self) -> None:
+        """The handshake, once per run directory, from the run's own start record."""
+        if self.progress.opened:
+            return
+        if self.start is None:
+            raise CommError("the run log has no start record yet")
+        start = self.start
+        branch = start.get("branch") or {}
+        moment = f"{branch.get('run_id')}?_step={branch.get('step')}" if branch else None
+        request = RunHandshake(
+            entity=start.get("entity") or None,
+            project=start.get("project") or "uncategorized",
+            run_id=start["run_id"],
+            resume="allow" if start.get("resumed") else start.get("resume"),
+            resume_from=moment if branch.get("kind") == "rewind" else None,
+            fork_from=moment if branch.get("kind") == "fork" else None,
+            first_seq=start["first_seq"],
+        )
+        reply = self.transport.call("POST", "/runs", request)
+        self.progress = UploadProgress(
+            acked_seq=max(self.progress.acked_seq, min(reply["last_seq"], start["first_seq"] - 1)),
+            opened=True, entity=reply["entity"], project=reply["project"], run_id=reply["run_id"], url=reply["url"],
+        )
+        self.progress.save(self.run_dir)
+        self.log(f"opened {reply['entity']}/{reply['project']}/{reply['run_id']}")
+
+    def send(self, writer_gone: bool = False) -> int:
+        """Send one batch of unsent records (or a heartbeat); return how many were acknowledged."""
+        self.open()
+        batch: list[bytes] = []
+        size = 0
+        for frame in self.unsent:
+            if batch and (len(batch) >= MAX_BATCH_RECORDS or size + len(frame.payload) > MAX_BATCH_BYTES):
+                break
+            batch.append(frame.payload)
+            size += len(frame.payload)
+        first_seq = self.unsent[0].seq if self.unsent else self.progress.acked_seq + 1
+        last_in_batch = first_seq + len(batch) - 1
+        gone = writer_gone and last_in_batch >= (self.unsent[-1].seq if self.unsent else 0)
+        path = f"/runs/{self.progress.entity}/{self.progress.project}/{self.progress.run_id}/records"
+        try:
+            ack = self.transport.send_records(path, RecordBatch(first_seq=first_seq, records=batch, writer_gone=gone))
+        except ServerError as exc:
+            if exc.status == 409 and "continue at seq" in exc.detail:
+                return self._resync(exc.detail)
+            raise
+        self.last_contact = time.monotonic()
+        return self._acknowledge(ack["last_seq"])
+
+    def _acknowledge(self, last_seq: int) -> int:
+        count = 0
+        while self.unsent and self.unsent[0].seq <= last_seq:
+            self.unsent.popleft()
+            count += 1
+        if last_seq > self.progress.acked_seq:
+            self.progress.acked_seq = last_seq
+            self.progress.save(self.run_dir)
+        return count
+
+    def _resync(self, detail: str) -> int:
+        """The server holds fewer records than we thought: resend from where it is."""
+        expected = int(detail.split("continue at seq", 1)[1].split()[0])
+        self.log(f"server expects seq {expected}; resending from there")
+        self.progress.acked_seq = expected - 1
+        self.progress.save(self.run_dir)
+        self.reader = RunLogReader(self.log_path)
+        self.unsent.clear()
+        self.read_new()
+        return 0
+
+    @property
+    def finished(self) -> bool:
+        return self.saw_exit and not self.unsent
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self, deadline: float | None = None, follow: bool = True) -> bool:
+        """Upload until the run is over and acknowledged (True), or until ``deadline`` (False).
+
+        With ``follow`` the run may still be going; without it (``sync``), what is on disk is
+        all there is, and a run without an exit record is reported as crashed.
+        """
+        backoff = 0.5
+        while True:
+            self.read_new()
+            gone = not follow or not self.writer_alive()
+            if gone and not self.saw_exit:
+                self.read_new()  # the writer may have added its last records before leaving
+            try:
+                if self.unsent or not self.progress.opened:
+                    self.send(writer_gone=gone and not self.saw_exit)
+                    backoff = 0.5
+                    continue
+                if self.finished or gone:
+                    if gone and not self.saw_exit:
+                        self.send(writer_gone=True)
+                    self.progress.done = True
+                    self.progress.save(self.run_dir)
+                    return True
+                if time.monotonic() - self.last_contact > HEARTBEAT_SECONDS:
+                    self.send()
+            except CommError as exc:
+                if not retryable(exc):
+                    raise
+                delay = min(backoff, MAX_BACKOFF_SECONDS) * (0.5 + random.random())
+                self.log(f"upload failed ({exc}); retrying in {delay:.1f} s")
+                backoff *= 2
+                if deadline is not None and time.monotonic() + delay > deadline:
+                    return False
+                time.sleep(delay)
+                continue
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(POLL_SECONDS)
+
+
+_START = int(RecordType.START)
+_EXIT = int(RecordType.EXIT)
+
+
+def record_type(frame: Frame) -> int:
+    """A payload is the MessagePack array ``[type, body]``: its second byte is the type."""
+    return frame.payload[1] if len(frame.payload) > 1 else -1
+
+
+def hold_agent_lock(run_dir: Path) -> int | None:
+    """Take the run directory's upload lock (one uploader at a time); None if another holds it."""
+    import fcntl
+
+    fd = os.open(run_dir / "agent.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd

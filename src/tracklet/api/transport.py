@@ -1,0 +1,108 @@
+"""HTTP to a Tracklet server, shared by the SDK's handshake, the agent, the CLI and ``tracklet.Api``.
+
+Failures become :class:`~tracklet.errors.CommError` (``AuthenticationError`` for 401/403),
+carrying the HTTP status; :func:`retryable` is the one place that decides whether trying
+again can help.
+"""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any
+
+import httpx
+import msgspec
+
+from tracklet.__about__ import __version__
+from tracklet.errors import AuthenticationError, CommError
+from tracklet.protocol import API_PREFIX, RECORDS_CONTENT_TYPE
+
+
+class ServerError(CommError):
+    """The server answered with an error status; ``status`` and the server's ``detail`` are kept."""
+
+    def __init__(self, message: str, status: int, detail: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+
+class ServerAuthError(AuthenticationError):
+    def __init__(self, message: str, status: int, detail: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+
+
+def retryable(error: BaseException) -> bool:
+    """Network failures, 408, 429 and 5xx are worth retrying; other answers will not change."""
+    if isinstance(error, (ServerError, ServerAuthError)):
+        return error.status in (408, 429) or error.status >= 500
+    return isinstance(error, CommError)
+
+
+class Transport:
+    def __init__(self, base_url: str, api_key: str | None, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"User-Agent": f"tracklet/{__version__}"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        self._client = httpx.Client(base_url=self.base_url + API_PREFIX, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def call(self, method: str, path: str, body: Any = None, *, params: dict[str, Any] | None = None,
+             timeout: float | None = None) -> Any:
+        """Send JSON (a struct or plain data), return the decoded JSON answer."""
+        content = None if body is None else msgspec.json.encode(body)
+        headers = {"Content-Type": "application/json"} if content is not None else {}
+        response = self._send(method, path, content=content, headers=headers, params=params, timeout=timeout)
+        return msgspec.json.decode(response.content) if response.content else None
+
+    def send_records(self, path: str, batch: Any, timeout: float | None = None) -> Any:
+        """Upload a record batch: MessagePack, gzip-compressed."""
+        content = gzip.compress(msgspec.msgpack.encode(batch), compresslevel=3)
+        headers = {"Content-Type": RECORDS_CONTENT_TYPE, "Content-Encoding": "gzip"}
+        response = self._send("POST", path, content=content, headers=headers, timeout=timeout)
+        return msgspec.json.decode(response.content)
+
+    def stream_lines(self, path: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+        """Yield the lines of a streamed answer (NDJSON export)."""
+        try:
+            with self._client.stream("GET", path, params=params, timeout=None) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    _raise_for(response)
+                yield from response.iter_lines()
+        except httpx.HTTPError as exc:
+            raise CommError(f"{path}: {exc}", exc) from exc
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        if kwargs.get("timeout") is None:
+            kwargs.pop("timeout", None)
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise CommError(f"could not reach the Tracklet server at {self.base_url}: {exc}", exc) from exc
+        if response.status_code >= 400:
+            _raise_for(response)
+        return response
+
+
+def _raise_for(response: httpx.Response) -> None:
+    try:
+        problem = msgspec.json.decode(response.content)
+        detail = problem.get("detail") or problem.get("title") or ""
+    except (msgspec.DecodeError, AttributeError):
+        detail = response.text[:500]
+    message = f"{response.request.method} {response.request.url.path}: {response.status_code} {detail}".strip()
+    if response.status_code in (401, 403):
+        raise ServerAuthError(message, response.status_code, detail)
+    raise ServerError(message, response.status_code, detail)

@@ -1,0 +1,66 @@
+"""``tracklet server``: run the tracking server (and set this machine up to use it)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+from typing import Any
+
+from tracklet import settings
+
+
+def add_commands(commands: Any) -> None:
+    server = commands.add_parser("server", help="run the Tracklet server", description="Run the Tracklet server.")
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    server.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    server.add_argument("--store", default=None, help="sqlite:///PATH (default: in the data directory) or postgresql://...")
+    server.add_argument("--files", default=None, help="directory for run files (default: in the data directory)")
+    server.add_argument("--allow-anonymous", action="store_true", help="hand out anonymous accounts")
+    server.add_argument("--no-client-setup", action="store_true",
+                        help="do not write this server's URL and the admin key into this machine's client settings")
+    server.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from tracklet.server.app import create_app
+    from tracklet.server.store import accounts, open_store
+    from tracklet.server.store.database import SchemaError
+
+    data_dir = settings.server_data_dir()
+    store_url = args.store or f"sqlite:///{data_dir / 'tracklet.db'}"
+    if store_url.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(os.path.abspath(store_url.removeprefix("sqlite:///"))), exist_ok=True)
+    try:
+        store = open_store(store_url)
+    except SchemaError as exc:
+        raise SystemExit(f"tracklet server: {exc}") from None
+    url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
+
+    with store.transaction() as conn:
+        first_start = accounts.count_users(conn) == 0
+        if first_start:
+            admin = accounts.create_user(conn, _admin_name(), admin=True)
+            key, _ = accounts.create_key(conn, admin)
+    if first_start:
+        print(f"tracklet server: created the administrator {admin.name!r}")
+        if not args.no_client_setup:
+            path = settings.write_client_settings({"base_url": url, "api_key": key})
+            print(f"tracklet server: this machine now logs runs to {url} as {admin.name} ({path})")
+        else:
+            print(f"tracklet server: the administrator's API key (shown once): {key}")
+    print(f"tracklet server: listening on {url} (store {store_url})", flush=True)
+    app = create_app(store, allow_anonymous=args.allow_anonymous)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+def _admin_name() -> str:
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "admin"
+    cleaned = "".join(c for c in name if c.isalnum() or c in "_.-").lstrip("_.-")
+    return cleaned[:64] or "admin"

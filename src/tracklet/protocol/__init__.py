@@ -1,0 +1,188 @@
+"""The HTTP contract between the SDK, the agent, the CLI, ``tracklet.Api`` and the server.
+
+Every request and response body of ``/api/v1`` is one of these structs; the server's
+OpenAPI document is generated from them. JSON everywhere, except record uploads, which
+are MessagePack (the records themselves are run log payloads, see ``tracklet.runlog``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+API_PREFIX = "/api/v1"
+RECORDS_CONTENT_TYPE = "application/vnd.tracklet.records+msgpack"
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """An error response (RFC 9457 style): what went wrong and, for bad input, where."""
+
+    status: int
+    title: str
+    detail: str = ""
+
+
+class Health(msgspec.Struct, kw_only=True):
+    status: str
+    version: str
+    schema_revision: str
+
+
+class Entity(msgspec.Struct, kw_only=True):
+    name: str
+    kind: str  # "user" | "team"
+    role: str = "member"
+
+
+class Viewer(msgspec.Struct, kw_only=True):
+    user: str
+    is_admin: bool
+    is_anonymous: bool
+    default_entity: str
+    entities: list[Entity]
+
+
+class ProjectInfo(msgspec.Struct, kw_only=True):
+    entity: str
+    name: str
+    run_count: int
+    last_activity: float | None
+
+
+class RunInfo(msgspec.Struct, kw_only=True):
+    entity: str
+    project: str
+    run_id: str
+    name: str | None
+    state: str  # running | finished | failed | crashed
+    notes: str | None
+    tags: list[str]
+    group: str
+    job_type: str
+    host: str | None
+    config: dict[str, Any]
+    summary: dict[str, Any]
+    metadata: dict[str, Any]
+    branch: dict[str, Any] | None
+    exit_code: int | None
+    created_at: float
+    updated_at: float
+    heartbeat_at: float
+    last_seq: int
+
+
+class RunHandshake(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Create, resume, rewind or fork a run: what ``init`` (or ``sync``) asks before uploading.
+
+    ``first_seq`` is the sequence number of the first record the client will send; if the
+    server already holds it, this segment was set up before (a repeated sync) and nothing
+    is created or rewound again.
+    """
+
+    entity: str | None = None
+    project: str
+    run_id: str
+    resume: str | None = None  # allow | must | never (auto is allow on the server)
+    resume_from: str | None = None  # "<run_id>?_step=<n>"
+    fork_from: str | None = None
+    first_seq: int | None = None
+
+
+class RunHandshakeReply(msgspec.Struct, kw_only=True):
+    entity: str
+    project: str
+    run_id: str
+    name: str | None
+    resumed: bool
+    starting_step: int
+    runtime: float
+    last_seq: int  # the client numbers its records from last_seq + 1
+    restore: dict[str, Any] | None  # config, summary, metrics, aggregates to continue from
+    branch: dict[str, Any] | None
+    url: str
+
+
+class RecordBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Records of one run, consecutive from ``first_seq``; an empty batch is a heartbeat.
+
+    ``writer_gone``: the training process ended without an exit record (it crashed).
+    """
+
+    first_seq: int
+    records: list[bytes]
+    writer_gone: bool = False
+
+
+class RecordAck(msgspec.Struct, kw_only=True):
+    last_seq: int  # every record up to this one is stored
+
+
+class RunUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: str | None = None
+    notes: str | None = None
+    tags: list[str] | None = None
+
+
+class HistoryKeys(msgspec.Struct, kw_only=True):
+    keys: list[str]
+
+
+class HistoryRows(msgspec.Struct, kw_only=True):
+    rows: list[dict[str, Any]]
+
+
+class Series(msgspec.Struct, kw_only=True):
+    """One metric downsampled into buckets (M4): each bucket's first, last, min and max."""
+
+    key: str
+    buckets: int
+    downsampled: bool
+    bucket_start: list[float]
+    first_step: list[int]
+    first: list[float | None]
+    last_step: list[int]
+    last: list[float | None]
+    min_step: list[int]
+    min: list[float | None]
+    max_step: list[int]
+    max: list[float | None]
+    count: list[int]
+
+
+class UserCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    admin: bool = False
+
+
+class TeamCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: str
+
+
+class MemberAdd(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    user: str
+    role: str = "member"
+
+
+class ApiKeyCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    user: str | None = None  # admins may create keys for other users
+
+
+class ApiKeyCreated(msgspec.Struct, kw_only=True):
+    user: str
+    prefix: str
+    api_key: str  # shown once; only its hash is stored
+
+
+class ApiKeyInfo(msgspec.Struct, kw_only=True):
+    prefix: str
+    created_at: float
+    revoked_at: float | None
+
+
+def encode_json(value: Any) -> bytes:
+    return msgspec.json.encode(value)
+
+
+def decode_json(data: bytes, kind: type[Any]) -> Any:
+    return msgspec.json.decode(data, type=kind)

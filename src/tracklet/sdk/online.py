@@ -1,0 +1,95 @@
+"""The online parts of a run: the init handshake, starting the agent, waiting for the upload."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tracklet.errors import AuthenticationError, CommError, UsageError
+from tracklet.sdk.printer import Printer
+from tracklet.settings import Settings, child_environment
+
+
+def handshake(s: Settings, project: str, run_id: str, printer: Printer) -> dict[str, Any] | None:
+    """Create or resume the run on the server, retrying within ``init_timeout``.
+
+    Returns the server's answer, or None when the server could not be reached and the run
+    can carry on locally (the agent then opens it when the server is back).
+    """
+    from tracklet.api.transport import ServerAuthError, ServerError, Transport, retryable
+    from tracklet.protocol import RunHandshake
+
+    assert s.base_url is not None
+    request = RunHandshake(
+        entity=s.entity, project=project, run_id=run_id,
+        resume="allow" if s.resume == "auto" else s.resume,
+        resume_from=str(s.resume_from) if s.resume_from else None,
+        fork_from=str(s.fork_from) if s.fork_from else None,
+    )
+    deadline = time.monotonic() + s.init_timeout
+    delay = 0.25
+    last_error: Exception | None = None
+    with Transport(s.base_url, s.api_key, timeout=max(1.0, min(10.0, s.init_timeout))) as transport:
+        while True:
+            try:
+                return transport.call("POST", "/runs", request)  # type: ignore[no-any-return]
+            except ServerAuthError as exc:
+                raise AuthenticationError(f"the Tracklet server at {s.base_url} refused the API key: {exc.detail}") from None
+            except ServerError as exc:
+                if not retryable(exc):
+                    raise UsageError(exc.detail or str(exc)) from None
+                last_error = exc
+            except CommError as exc:
+                last_error = exc
+            if time.monotonic() + delay > deadline:
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    needs_server = s.resume in ("must", "never") or s.resume_from is not None or s.fork_from is not None
+    if needs_server:
+        raise CommError(
+            f"Timed out after {s.init_timeout:g} s reaching the Tracklet server at {s.base_url} ({last_error}); "
+            f"resume={s.resume!r} needs its answer. Consider increasing the init_timeout setting.",
+            last_error,
+        )
+    printer.warn(
+        f"could not reach the Tracklet server at {s.base_url} within {s.init_timeout:g} s; "
+        "recording locally, and the upload starts when the server is back."
+    )
+    return None
+
+
+def start_agent(run_dir: Path, s: Settings) -> subprocess.Popen[bytes]:
+    """Start the uploading agent for ``run_dir``; never waited for."""
+    env = child_environment({"TRACKLET_BASE_URL": s.base_url or "", "TRACKLET_API_KEY": s.api_key or ""})
+    return subprocess.Popen(
+        [sys.executable, "-m", "tracklet.agent", str(run_dir)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True, env=env,
+    )
+
+
+def wait_for_upload(run_dir: Path, last_seq: int, timeout: float, printer: Printer) -> bool:
+    """Wait until the agent has had every record acknowledged, at most ``timeout`` seconds."""
+    from tracklet.agent.progress import UploadProgress
+
+    started = time.monotonic()
+    shown = False
+    while True:
+        acked = UploadProgress.load(run_dir).acked_seq
+        if acked >= last_seq:
+            return True
+        waited = time.monotonic() - started
+        if waited > timeout:
+            printer.warn(
+                f"the upload did not finish within {timeout:g} s ({last_seq - acked} records left); the agent "
+                f"keeps uploading in the background. If it stops, `tracklet sync {run_dir}` finishes the upload."
+            )
+            return False
+        if waited > 0.5 and not shown:
+            printer.info(f"Waiting for the upload to finish ({last_seq - acked} records left)...")
+            shown = True
+        time.sleep(0.05)

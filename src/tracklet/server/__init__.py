@@ -1,0 +1,1 @@
+"""The Tracklet server: a stateless ASGI application over a store chosen by URL."""

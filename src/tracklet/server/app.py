@@ -1,0 +1,41 @@
+"""The ASGI application: routes under ``/api/v1``, and errors as JSON problem responses."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from tracklet.__about__ import __version__
+from tracklet.protocol import API_PREFIX, Health, Problem
+from tracklet.server.errors import ApiError
+from tracklet.server.http import JSON
+from tracklet.server.routes import accounts, runs
+from tracklet.server.store import Store
+
+
+async def health(request: Request) -> JSON:
+    return JSON(Health(status="ok", version=__version__, schema_revision=request.app.state.store.revision))
+
+
+async def api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return JSON(Problem(status=exc.status, title=exc.title, detail=exc.detail), status_code=exc.status)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSON(Problem(status=exc.status_code, title=str(exc.detail), detail=""), status_code=exc.status_code)
+
+
+def create_app(store: Store, *, allow_anonymous: bool = False) -> Starlette:
+    api_routes = [Route("/health", health, methods=["GET"]), *accounts.routes, *runs.routes]
+    app = Starlette(
+        routes=[Mount(API_PREFIX, routes=api_routes)],
+        exception_handlers={ApiError: api_error, HTTPException: http_error},
+    )
+    app.state.store = store
+    app.state.allow_anonymous = allow_anonymous
+    return app

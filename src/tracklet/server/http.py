@@ -1,0 +1,98 @@
+"""Small helpers shared by the route modules: bodies in, JSON out, the caller's identity."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tracklet.server.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
+from tracklet.server.store import Store, accounts
+from tracklet.server.store.accounts import User
+
+T = TypeVar("T")
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
+class JSON(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return msgspec.json.encode(content)
+
+
+def store(request: Request) -> Store:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+async def body(request: Request, kind: type[T], *, msgpack_body: bool = False) -> T:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+    if request.headers.get("content-encoding") == "gzip":
+        import gzip
+
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise BadRequest(f"body is not valid gzip: {exc}") from None
+        if len(raw) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"request bodies are limited to {MAX_BODY_BYTES} bytes uncompressed")
+    try:
+        if msgpack_body:
+            return msgspec.msgpack.decode(raw, type=kind)
+        return msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"invalid body: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise BadRequest(f"body is not valid {'MessagePack' if msgpack_body else 'JSON'}: {exc}") from None
+
+
+def bearer_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
+
+
+async def caller(request: Request) -> User:
+    """The user whose API key authorizes this request; 401 without a valid one."""
+    key = bearer_key(request)
+    if key is None:
+        raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
+
+    def lookup() -> User | None:
+        with store(request).read() as conn:
+            return accounts.user_for_key(conn, key)
+
+    user = await run_in_threadpool(lookup)
+    if user is None:
+        raise Unauthorized("the API key is not valid (wrong, or revoked)")
+    return user
+
+
+def entity_id_for(conn: Any, user: User, entity: str) -> int:
+    """The entity's id if ``user`` belongs to it; 404 otherwise, so existence does not leak."""
+    found = accounts.entity_role(conn, user, entity)
+    if found is None:
+        raise NotFound(f"no entity {entity!r}")
+    return found[0]
+
+
+def query_int(request: Request, name: str, default: int | None = None, minimum: int | None = None) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"query parameter {name!r} must be an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise BadRequest(f"query parameter {name!r} must be at least {minimum}, got {value}")
+    return value

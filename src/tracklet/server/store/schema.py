@@ -1,0 +1,142 @@
+"""The database schema, shared by every SQL backend (SQLite, PostgreSQL).
+
+Alembic migrations in ``server/store/migrations`` create and evolve exactly these tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("is_anonymous", Boolean, nullable=False, default=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# An entity owns projects: every user has a personal one with the user's name; teams are entities too.
+entities = Table(
+    "entities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("kind", String(8), nullable=False),  # "user" | "team"
+    Column("created_at", Float, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("entity_id", Integer, ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(16), nullable=False, default="member"),  # "admin" | "member"
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("prefix", String(16), nullable=False),  # shown to tell keys apart; not secret
+    Column("key_hash", String(64), nullable=False, unique=True),  # sha256 of the whole key
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entity_id", Integer, ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("entity_id", "name"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("run_id", String(128), nullable=False),
+    Column("name", Text),
+    Column("state", String(16), nullable=False),  # running | finished | failed | crashed
+    Column("notes", Text),
+    Column("tags", JSON, nullable=False),
+    Column("group", String(256), nullable=False, default=""),
+    Column("job_type", String(256), nullable=False, default=""),
+    Column("host", String(256)),
+    Column("config", JSON, nullable=False),
+    Column("summary", JSON, nullable=False),
+    Column("meta", JSON, nullable=False),
+    Column("branch", JSON),  # {"kind": "fork" | "rewind", "run_id", "step"}
+    Column("exit_code", Integer),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),
+    Column("last_seq", BigInteger, nullable=False, default=0),  # every record up to here is stored
+    Column("segment", Integer, nullable=False, default=0),  # incremented by each rewind
+    # per segment, the last step still visible (later history was rewound): {"0": 41, ...}
+    Column("visible_until", JSON, nullable=False),
+    Column("replay_state", LargeBinary),  # the RunState needed to apply the next records
+    UniqueConstraint("project_id", "run_id"),
+)
+Index("runs_by_project_updated", runs.c.project_id, runs.c.updated_at)
+
+# History is columnar: one row per block of up to BLOCK_SIZE numeric points of one key.
+# `_timestamp` and `_runtime` are series like any other (x = wall time / relative time).
+series_keys = Table(
+    "series_keys",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key_id", Integer, primary_key=True),
+    Column("key", Text, nullable=False),  # metric path, "." between nesting levels ("\\." is a literal dot)
+    Column("integer", Boolean, nullable=False, default=True),  # every value so far was an int
+    UniqueConstraint("run_pk", "key"),
+)
+
+series_blocks = Table(
+    "series_blocks",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key_id", Integer, primary_key=True),
+    Column("segment", Integer, primary_key=True),
+    Column("block_no", Integer, primary_key=True),
+    Column("first_step", BigInteger, nullable=False),
+    Column("last_step", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("min", Float),
+    Column("max", Float),
+    Column("data", LargeBinary, nullable=False),
+)
+
+# Values that are not plain numbers (strings, lists, histograms, booleans, None), one per key and step.
+history_objects = Table(
+    "history_objects",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("segment", Integer, primary_key=True),
+    Column("step", BigInteger, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("value", LargeBinary, nullable=False),  # MessagePack
+)

@@ -1,0 +1,430 @@
+"""Columnar storage of run history ("series") and its min/max-preserving downsampling (M4).
+
+Each numeric key of a run is a series of (step, value) points, stored per (run, key, segment)
+in ``series_blocks`` rows of up to ``BLOCK_SIZE`` points. Only the last block of a series may
+hold fewer points, and blocks cover disjoint, increasing step ranges, so ``first_step`` /
+``last_step`` let a reader fetch just the blocks it needs. Non-numeric values live in
+``history_objects``, one MessagePack blob per (segment, step, key).
+
+Block ``data`` layout (integers little-endian)::
+
+    data   = kind: u8 | count: u32 | first: i64 | stride: i64 | [deltas] | plane × 8
+    kind   = 0: values are float64 | 1: values are int64
+    stride > 0: the steps are first + i·stride (regular steps need no stream at all)
+    stride = 0: a `deltas` stream follows: steps[i+1] - steps[i] as (count - 1) × i64
+    plane  = stream of byte k (k = 0..7) of every value's 8-byte encoding, in step order
+    stream = head: u32 | payload, head = mode << 30 | len(payload)
+             mode 0: the bytes | 1: raw DEFLATE of the bytes (RFC 1951) | 2: one byte, repeated
+
+Splitting values into byte planes ("byte shuffle") puts sign/exponent bytes together, where
+zlib finds repetition (a constant plane costs 5 bytes); planes that zlib cannot shrink by 20%
+are stored raw, because inflating them would cost more read time than the disk it saves.
+Values keep their exact bits (NaN payloads, -0.0).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+
+from tracklet.server.store.schema import history_objects, series_blocks, series_keys
+
+BLOCK_SIZE = 4096
+_HEADER = struct.Struct("<BIqq")
+_HEAD = struct.Struct("<I")
+_RAW, _ZLIB, _REPEAT = 0, 1, 2
+_EMPTY_STEPS = np.empty(0, np.int64)
+
+Columns = dict[str, tuple[Sequence[int], Sequence[float | int]]]
+Visibility = dict[int, int | None]  # segment → last visible step (None: all); absent: hidden
+
+
+# --- block encoding ------------------------------------------------------------------------------
+
+
+def _stream(raw: bytes) -> bytes:
+    if raw.count(raw[:1]) == len(raw):
+        return _HEAD.pack(_REPEAT << 30 | 1) + raw[:1]
+    packed = zlib.compress(raw, 1, wbits=-15)  # level 1 inflates fastest; no header or checksum
+    if len(packed) < 0.8 * len(raw):
+        return _HEAD.pack(_ZLIB << 30 | len(packed)) + packed
+    return _HEAD.pack(len(raw)) + raw
+
+
+def _unstream(data: memoryview, pos: int, size: int) -> tuple[np.ndarray, int]:
+    """The `size` bytes of the stream at `pos`, and the position after it."""
+    (head,) = _HEAD.unpack_from(data, pos)
+    mode, end = head >> 30, pos + 4 + (head & 0x3FFFFFFF)
+    payload = data[pos + 4 : end]
+    if mode == _REPEAT:
+        return np.full(size, payload[0], np.uint8), end
+    return np.frombuffer(zlib.decompress(payload, wbits=-15) if mode == _ZLIB else payload, np.uint8), end
+
+
+def _encode(steps: np.ndarray, values: np.ndarray) -> bytes:
+    is_int = values.dtype.kind == "i"
+    deltas = np.diff(steps)
+    stride = int(deltas[0]) if len(deltas) and (deltas == deltas[0]).all() else int(len(deltas) == 0)
+    parts = [_HEADER.pack(is_int, len(steps), int(steps[0]), stride)]
+    if not stride:
+        parts.append(_stream(deltas.astype("<i8").tobytes()))
+    planes = np.ascontiguousarray(values.astype("<i8" if is_int else "<f8").view(np.uint8).reshape(-1, 8).T)
+    parts += [_stream(plane.tobytes()) for plane in planes]
+    return b"".join(parts)
+
+
+def _decode_into(data: bytes | memoryview, steps: np.ndarray, raw: np.ndarray) -> bool:
+    """Write a block's steps into `steps` and its values' bytes into the (count, 8) `raw`; is it int64?"""
+    data = memoryview(data)
+    is_int, count, first, stride = _HEADER.unpack_from(data)
+    pos = _HEADER.size
+    if stride:
+        np.multiply(np.arange(count, dtype=np.int64), stride, out=steps)
+        steps += first
+    else:
+        deltas, pos = _unstream(data, pos, 8 * (count - 1))
+        steps[0] = first
+        np.cumsum(deltas.view("<i8"), out=steps[1:])
+        steps[1:] += first
+    for k in range(8):
+        raw[:, k], pos = _unstream(data, pos, count)
+    return bool(is_int)
+
+
+def _decode(data: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
+    count = _HEADER.unpack_from(data)[1]
+    steps, raw = np.empty(count, np.int64), np.empty((count, 8), np.uint8)
+    is_int = _decode_into(data, steps, raw)
+    return steps, raw.view("<i8" if is_int else "<f8").reshape(-1).astype(np.int64 if is_int else np.float64)
+
+
+def _block_row(steps: np.ndarray, values: np.ndarray) -> dict[str, object]:
+    real = values if values.dtype.kind == "i" else values[~np.isnan(values)]
+    return {
+        "first_step": int(steps[0]),
+        "last_step": int(steps[-1]),
+        "count": len(steps),
+        "min": float(real.min()) if len(real) else None,  # NaN ignored; only-NaN block → NULL
+        "max": float(real.max()) if len(real) else None,
+        "data": _encode(steps, values),
+    }
+
+
+def _as_values(values: Sequence[float | int]) -> np.ndarray:
+    """int64 when every value is an int that fits, else float64."""
+    array = np.asarray(values)
+    if array.dtype.kind in "iu" and (array.dtype.kind == "i" or not len(array) or array.max() < 2**63):
+        return array.astype(np.int64)
+    return array.astype(np.float64)  # floats, and ints beyond int64 (object / uint64 arrays)
+
+
+# --- numeric series ------------------------------------------------------------------------------
+
+
+def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> None:
+    """Append points of several keys; points at already stored steps replace the stored ones."""
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for key, (steps, values) in columns.items():
+        s, v = np.asarray(steps, dtype=np.int64).reshape(-1), _as_values(values).reshape(-1)
+        if len(s) != len(v):
+            raise ValueError(f"{key!r}: {len(s)} steps but {len(v)} values")
+        if len(s) > 1 and not (np.diff(s) > 0).all():
+            raise ValueError(f"{key!r}: steps must be strictly increasing within a call")
+        if len(s):
+            arrays[key] = (s, v)
+    if not arrays:
+        return
+    ids = _ensure_keys(conn, run_pk, {key: v.dtype.kind == "i" for key, (_, v) in arrays.items()})
+
+    sb = series_blocks.c
+    last = series_blocks.alias("last")
+    newest = select(func.max(last.c.block_no)).where(
+        last.c.run_pk == sb.run_pk, last.c.key_id == sb.key_id, last.c.segment == sb.segment
+    )
+    open_blocks = {
+        row.key_id: row
+        for row in conn.execute(
+            select(series_blocks).where(
+                sb.run_pk == run_pk,
+                sb.segment == segment,
+                sb.key_id.in_(list(ids.values())),
+                sb.block_no == newest.scalar_subquery(),
+            )
+        )
+    }
+    new_rows: list[dict[str, object]] = []
+    for key, (steps, values) in arrays.items():
+        key_id, tail = ids[key], open_blocks.get(ids[key])
+        rows, start_no = [], 0
+        if tail is not None:
+            if steps[0] <= tail.first_step and tail.block_no > 0:  # rare: a re-send reaching back
+                rows = conn.execute(
+                    select(series_blocks)
+                    .where(sb.run_pk == run_pk, sb.key_id == key_id, sb.segment == segment, sb.last_step >= int(steps[0]))
+                    .order_by(sb.block_no)
+                ).all()
+            elif tail.count < BLOCK_SIZE or steps[0] <= tail.last_step:
+                rows = [tail]
+            start_no = rows[0].block_no if rows else tail.block_no + 1
+        if rows:  # rewrite the affected tail: merged points, re-chunked from its first block
+            old = [_decode(row.data) for row in rows]
+            old_s, old_v = np.concatenate([o[0] for o in old]), np.concatenate([o[1] for o in old])
+            if old_s[-1] >= steps[0]:
+                keep = ~np.isin(old_s, steps, assume_unique=True)  # same step → the new value wins
+                steps, values = np.concatenate([old_s[keep], steps]), np.concatenate([old_v[keep], values])
+                order = np.argsort(steps, kind="stable")
+                steps, values = steps[order], values[order]
+            else:
+                steps, values = np.concatenate([old_s, steps]), np.concatenate([old_v, values])
+            conn.execute(
+                delete(series_blocks).where(
+                    sb.run_pk == run_pk, sb.key_id == key_id, sb.segment == segment, sb.block_no >= start_no
+                )
+            )
+        for i, lo in enumerate(range(0, len(steps), BLOCK_SIZE)):
+            block = _block_row(steps[lo : lo + BLOCK_SIZE], values[lo : lo + BLOCK_SIZE])
+            new_rows.append({"run_pk": run_pk, "key_id": key_id, "segment": segment, "block_no": start_no + i, **block})
+    conn.execute(insert(series_blocks), new_rows)
+
+
+def _ensure_keys(conn: Connection, run_pk: int, integer: dict[str, bool]) -> dict[str, int]:
+    """key → key_id, creating missing keys and clearing `integer` of keys that got a float."""
+    known = {
+        row.key: row
+        for row in conn.execute(
+            select(series_keys.c.key, series_keys.c.key_id, series_keys.c.integer).where(series_keys.c.run_pk == run_pk)
+        )
+    }
+    next_id = max((row.key_id for row in known.values()), default=-1) + 1
+    fresh = [key for key in integer if key not in known]
+    if fresh:
+        conn.execute(
+            insert(series_keys),
+            [{"run_pk": run_pk, "key_id": next_id + i, "key": key, "integer": integer[key]} for i, key in enumerate(fresh)],
+        )
+    cleared = [known[key].key_id for key in integer if key in known and known[key].integer and not integer[key]]
+    if cleared:
+        conn.execute(
+            update(series_keys)
+            .where(series_keys.c.run_pk == run_pk, series_keys.c.key_id.in_(cleared))
+            .values(integer=False)
+        )
+    ids = {key: next_id + i for i, key in enumerate(fresh)}
+    return {key: known[key].key_id if key in known else ids[key] for key in integer}
+
+
+def keys(conn: Connection, run_pk: int) -> list[str]:
+    """The run's numeric keys in first-seen order."""
+    query = select(series_keys.c.key).where(series_keys.c.run_pk == run_pk).order_by(series_keys.c.key_id)
+    return list(conn.execute(query).scalars())
+
+
+def _upper(limit: int | None, max_step: int | None) -> int | None:
+    return limit if max_step is None else max_step if limit is None else min(limit, max_step)
+
+
+def read(
+    conn: Connection,
+    run_pk: int,
+    key: str,
+    visible_until: Visibility,
+    min_step: int | None = None,
+    max_step: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Visible points of one key in [min_step, max_step], in step order, across segments."""
+    sk, sb = series_keys.c, series_blocks.c
+    found = conn.execute(select(sk.key_id, sk.integer).where(sk.run_pk == run_pk, sk.key == key)).first()
+    if found is None or not visible_until:
+        return _EMPTY_STEPS, np.empty(0, np.float64)
+    dtype = np.int64 if found.integer else np.float64
+    ranges = []
+    for seg, limit in visible_until.items():
+        cond = [sb.segment == seg]
+        if (hi := _upper(limit, max_step)) is not None:
+            cond.append(sb.first_step <= hi)
+        if min_step is not None:
+            cond.append(sb.last_step >= min_step)
+        ranges.append(and_(*cond))
+    rows = conn.execute(
+        select(sb.segment, sb.count, sb.data)
+        .where(sb.run_pk == run_pk, sb.key_id == found.key_id, or_(*ranges))
+        .order_by(sb.segment, sb.block_no)
+    ).all()
+    # decode straight into one output buffer: no per-block arrays to concatenate
+    total = sum(row.count for row in rows)
+    steps, raw = np.empty(total, np.int64), np.empty((total, 8), np.uint8)
+    spans: dict[int, list[int]] = {}  # segment → its [start, end) in the buffer
+    int_blocks, pos = [], 0
+    for row in rows:
+        end = pos + row.count
+        if _decode_into(row.data, steps[pos:end], raw[pos:end]) and not found.integer:
+            int_blocks.append((pos, end))
+        spans.setdefault(row.segment, [pos, end])[1] = end
+        pos = end
+    values = raw.view("<i8" if found.integer else "<f8").reshape(-1).astype(dtype, copy=False)
+    for a, b in int_blocks:  # blocks stored before the key's first float
+        values[a:b] = raw[a:b].view("<i8").reshape(-1).astype(np.float64)
+    pieces = []
+    for seg, (a, b) in spans.items():  # cut each segment to its visible part of [min_step, max_step]
+        hi = _upper(visible_until[seg], max_step)
+        start = a if min_step is None else a + int(np.searchsorted(steps[a:b], min_step))
+        pieces.append(slice(start, b if hi is None else a + int(np.searchsorted(steps[a:b], hi, side="right"))))
+    if len(pieces) == 1:
+        return steps[pieces[0]], values[pieces[0]]
+    steps, values = np.concatenate([steps[p] for p in pieces]), np.concatenate([values[p] for p in pieces])
+    if len(steps) > 1 and not (np.diff(steps) > 0).all():  # segments overlap: the later one wins a step
+        order = np.argsort(steps, kind="stable")
+        steps, values = steps[order], values[order]
+        last = np.append(steps[1:] != steps[:-1], True)
+        steps, values = steps[last], values[last]
+    return steps, values
+
+
+# --- M4 downsampling -----------------------------------------------------------------------------
+
+
+def downsample(
+    steps: np.ndarray,
+    values: np.ndarray,
+    buckets: int,
+    min_step: int | None = None,
+    max_step: int | None = None,
+) -> dict[str, np.ndarray]:
+    """First, last, min and max (each with its step) and count per non-empty equal-width step bucket."""
+    if buckets < 1:
+        raise ValueError("buckets must be at least 1")
+    steps, values = np.asarray(steps, dtype=np.int64), np.asarray(values)
+    if min_step is not None or max_step is not None:
+        lo_ok = steps >= min_step if min_step is not None else True
+        hi_ok = steps <= max_step if max_step is not None else True
+        inside = np.logical_and(lo_ok, hi_ok)
+        steps, values = steps[inside], values[inside]
+    n = len(steps)
+    if n <= buckets:  # no loss: every point is its own bucket
+        one = np.ones(n, np.int64)
+        return {"bucket_start": steps, "first_step": steps, "first": values, "last_step": steps, "last": values,
+                "min_step": steps, "min": values, "max_step": steps, "max": values, "count": one}  # fmt: skip
+    lo = int(steps[0]) if min_step is None else min_step
+    span = (int(steps[-1]) if max_step is None else max_step) - lo + 1
+    if span * buckets < 2**62:  # exact integer bucket index
+        index = (steps - lo) * buckets // span
+    else:
+        index = ((steps - lo) * (buckets / span)).astype(np.int64).clip(0, buckets - 1)
+    starts = np.flatnonzero(np.diff(index, prepend=-1))
+    counts = np.diff(starts, append=n)
+    ends = starts + counts - 1
+    bucket = np.repeat(np.arange(len(starts)), counts)  # dense bucket number of each point
+
+    if values.dtype.kind == "f":
+        nan = np.isnan(values)
+        has_nan = bool(nan.any())
+        mins = np.minimum.reduceat(np.where(nan, np.inf, values) if has_nan else values, starts)
+        maxs = np.maximum.reduceat(np.where(nan, -np.inf, values) if has_nan else values, starts)
+        only_nan = np.add.reduceat(~nan, starts) == 0 if has_nan else np.zeros(len(starts), bool)
+        mins[only_nan], maxs[only_nan] = np.nan, np.nan
+    else:
+        mins, maxs = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
+        only_nan = np.zeros(len(starts), bool)
+
+    def first_where(hit: np.ndarray) -> np.ndarray:
+        """Index of the first point of each bucket where `hit` holds (an only-NaN bucket: its first)."""
+        where = np.flatnonzero(hit | only_nan[bucket])
+        return where[np.searchsorted(bucket[where], np.arange(len(starts)))]
+
+    at_min, at_max = first_where(values == mins[bucket]), first_where(values == maxs[bucket])
+    return {
+        "bucket_start": lo + (index[starts] * span + buckets - 1) // buckets,  # first step of each bucket
+        "first_step": steps[starts],
+        "first": values[starts],
+        "last_step": steps[ends],
+        "last": values[ends],
+        "min_step": steps[at_min],
+        "min": mins,
+        "max_step": steps[at_max],
+        "max": maxs,
+        "count": counts.astype(np.int64),
+    }
+
+
+# --- non-numeric values, and forks ---------------------------------------------------------------
+
+
+def append_objects(conn: Connection, run_pk: int, segment: int, items: list[tuple[int, str, bytes]]) -> None:
+    """Store (step, key, msgpack bytes); a later value for the same segment, step and key replaces it."""
+    latest = {(int(step), key): value for step, key, value in items}  # within a call, the last one wins
+    if not latest:
+        return
+    ho = history_objects.c
+    steps = [step for step, _ in latest]
+    existing = {
+        (step, key)
+        for step, key in conn.execute(
+            select(ho.step, ho.key).where(
+                ho.run_pk == run_pk,
+                ho.segment == segment,
+                ho.step.between(min(steps), max(steps)),
+                ho.key.in_({key for _, key in latest}),
+            )
+        )
+    }
+    rows = [{"run_pk": run_pk, "segment": segment, "step": s, "key": k, "value": v} for (s, k), v in latest.items()]
+    changed = [{"s": r["step"], "k": r["key"], "v": r["value"]} for r in rows if (r["step"], r["key"]) in existing]
+    if changed:
+        conn.execute(
+            update(history_objects)
+            .where(ho.run_pk == run_pk, ho.segment == segment, ho.step == bindparam("s"), ho.key == bindparam("k"))
+            .values(value=bindparam("v")),
+            changed,
+        )
+    fresh = [r for r in rows if (r["step"], r["key"]) not in existing]
+    if fresh:
+        conn.execute(insert(history_objects), fresh)
+
+
+def read_objects(
+    conn: Connection,
+    run_pk: int,
+    visible_until: Visibility,
+    min_step: int | None = None,
+    max_step: int | None = None,
+    keys: Sequence[str] | None = None,
+) -> list[tuple[int, str, bytes]]:
+    """Visible (step, key, value) in step order (then key); the latest segment wins a (step, key)."""
+    if not visible_until:
+        return []
+    ho = history_objects.c
+    ranges = []
+    for seg, limit in visible_until.items():
+        hi = _upper(limit, max_step)
+        ranges.append(and_(ho.segment == seg, ho.step <= hi) if hi is not None else ho.segment == seg)
+    query = select(ho.step, ho.key, ho.value).where(ho.run_pk == run_pk, or_(*ranges))
+    if min_step is not None:
+        query = query.where(ho.step >= min_step)
+    if keys is not None:
+        query = query.where(ho.key.in_(list(keys)))
+    latest: dict[tuple[int, str], bytes] = {}
+    for step, key, value in conn.execute(query.order_by(ho.step, ho.key, ho.segment)):
+        latest[(step, key)] = bytes(value)
+    return [(step, key, value) for (step, key), value in latest.items()]
+
+
+def copy_until(
+    conn: Connection,
+    source_pk: int,
+    source_visible_until: Visibility,
+    until_step: int,
+    target_pk: int,
+    target_segment: int = 0,
+) -> None:
+    """Copy the source's visible history up to and including `until_step` into the target (a fork)."""
+    columns: Columns = {}
+    for key in keys(conn, source_pk):
+        steps, values = read(conn, source_pk, key, source_visible_until, max_step=until_step)
+        if len(steps):
+            columns[key] = (steps, values)  # type: ignore[assignment]  # arrays are sequences here
+    append(conn, target_pk, target_segment, columns)
+    append_objects(conn, target_pk, target_segment, read_objects(conn, source_pk, source_visible_until, max_step=until_step))
