@@ -69,3 +69,91 @@ def history_rows(log_path: Path) -> list[dict]:
 
 def state_of(run: local.LocalRun) -> RunState:
     return local.read_state(run.log_path)
+
+
+# -- a real tracklet server ------------------------------------------------------------------
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    port: int
+    data_dir: Path
+    config_dir: Path
+    admin_key: str
+    store_url: str
+    process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        """Start (or restart) ``tracklet server`` on the same port and store."""
+        import time
+
+        import httpx
+
+        env = {**os.environ, "TRACKLET_DATA_DIR": str(self.data_dir), "TRACKLET_CONFIG_DIR": str(self.config_dir)}
+        log = open(self.data_dir / "server.log", "a")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tracklet.cli.main", "server", "--port", str(self.port), "--store", self.store_url],
+            env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+        )
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError((self.data_dir / "server.log").read_text())
+            time.sleep(0.05)
+        raise RuntimeError("tracklet server did not become healthy in 30 s")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A real ``tracklet server`` with a fresh SQLite store; this machine's client settings point at it."""
+    import configparser
+
+    data_dir = tmp_path / "server-data"
+    data_dir.mkdir()
+    config_dir = tmp_path / "global-config"
+    port = free_port()
+    proc = ServerProcess(f"http://127.0.0.1:{port}", port, data_dir, config_dir, "", f"sqlite:///{data_dir / 'store.db'}")
+    proc.start()
+    parser = configparser.ConfigParser()
+    parser.read(config_dir / "settings")
+    proc.admin_key = parser["default"]["api_key"]
+    assert parser["default"]["base_url"] == proc.url
+    yield proc
+    proc.stop()
+
+
+def api(server: ServerProcess, key: str | None = None):  # type: ignore[no-untyped-def]
+    """An HTTP client for the server's API as the holder of ``key`` (default: the administrator)."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {key or server.admin_key}"} if key != "" else {}
+    return httpx.Client(base_url=server.url + "/api/v1", headers=headers, timeout=30)

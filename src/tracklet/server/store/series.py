@@ -18,7 +18,8 @@ Block ``data`` layout (integers little-endian)::
 
 Splitting values into byte planes ("byte shuffle") puts sign/exponent bytes together, where
 zlib finds repetition (a constant plane costs 5 bytes); planes that zlib cannot shrink by 20%
-are stored raw, because inflating them would cost more read time than the disk it saves.
+are stored raw, because inflating them would cost more read time than the disk it saves. The
+open (last, not yet full) block is rewritten by every append, so it is stored without DEFLATE.
 Values keep their exact bits (NaN payloads, -0.0).
 """
 
@@ -29,7 +30,7 @@ import zlib
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, false, func, insert, or_, select, update
 
 from tracklet.server.store.schema import history_objects, series_blocks, series_keys
 
@@ -46,10 +47,10 @@ Visibility = dict[int, int | None]  # segment → last visible step (None: all);
 # --- block encoding ------------------------------------------------------------------------------
 
 
-def _stream(raw: bytes) -> bytes:
+def _stream(raw: bytes, deflate: bool) -> bytes:
     if raw.count(raw[:1]) == len(raw):
         return _HEAD.pack(_REPEAT << 30 | 1) + raw[:1]
-    packed = zlib.compress(raw, 1, wbits=-15)  # level 1 inflates fastest; no header or checksum
+    packed = zlib.compress(raw, 1, wbits=-15) if deflate else raw  # level 1 inflates fastest
     if len(packed) < 0.8 * len(raw):
         return _HEAD.pack(_ZLIB << 30 | len(packed)) + packed
     return _HEAD.pack(len(raw)) + raw
@@ -65,15 +66,15 @@ def _unstream(data: memoryview, pos: int, size: int) -> tuple[np.ndarray, int]:
     return np.frombuffer(zlib.decompress(payload, wbits=-15) if mode == _ZLIB else payload, np.uint8), end
 
 
-def _encode(steps: np.ndarray, values: np.ndarray) -> bytes:
+def _encode(steps: np.ndarray, values: np.ndarray, deflate: bool) -> bytes:
     is_int = values.dtype.kind == "i"
     deltas = np.diff(steps)
     stride = int(deltas[0]) if len(deltas) and (deltas == deltas[0]).all() else int(len(deltas) == 0)
     parts = [_HEADER.pack(is_int, len(steps), int(steps[0]), stride)]
     if not stride:
-        parts.append(_stream(deltas.astype("<i8").tobytes()))
+        parts.append(_stream(deltas.astype("<i8").tobytes(), deflate))
     planes = np.ascontiguousarray(values.astype("<i8" if is_int else "<f8").view(np.uint8).reshape(-1, 8).T)
-    parts += [_stream(plane.tobytes()) for plane in planes]
+    parts += [_stream(plane.tobytes(), deflate) for plane in planes]
     return b"".join(parts)
 
 
@@ -110,7 +111,7 @@ def _block_row(steps: np.ndarray, values: np.ndarray) -> dict[str, object]:
         "count": len(steps),
         "min": float(real.min()) if len(real) else None,  # NaN ignored; only-NaN block → NULL
         "max": float(real.max()) if len(real) else None,
-        "data": _encode(steps, values),
+        "data": _encode(steps, values, deflate=len(steps) == BLOCK_SIZE),  # the open block: rewritten soon
     }
 
 
@@ -237,10 +238,6 @@ def read(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Visible points of one key in [min_step, max_step], in step order, across segments."""
     sk, sb = series_keys.c, series_blocks.c
-    found = conn.execute(select(sk.key_id, sk.integer).where(sk.run_pk == run_pk, sk.key == key)).first()
-    if found is None or not visible_until:
-        return _EMPTY_STEPS, np.empty(0, np.float64)
-    dtype = np.int64 if found.integer else np.float64
     ranges = []
     for seg, limit in visible_until.items():
         cond = [sb.segment == seg]
@@ -249,11 +246,19 @@ def read(
         if min_step is not None:
             cond.append(sb.last_step >= min_step)
         ranges.append(and_(*cond))
+    # one query: the key's row, joined to just the blocks that overlap the visible range
+    blocks_on = and_(sb.run_pk == sk.run_pk, sb.key_id == sk.key_id, or_(false(), *ranges))
     rows = conn.execute(
-        select(sb.segment, sb.count, sb.data)
-        .where(sb.run_pk == run_pk, sb.key_id == found.key_id, or_(*ranges))
+        select(sk.integer, sb.segment, sb.count, sb.data)
+        .select_from(series_keys.outerjoin(series_blocks, blocks_on))
+        .where(sk.run_pk == run_pk, sk.key == key)
         .order_by(sb.segment, sb.block_no)
     ).all()
+    if not rows:
+        return _EMPTY_STEPS, np.empty(0, np.float64)
+    integer = rows[0].integer
+    dtype = np.int64 if integer else np.float64
+    rows = [row for row in rows if row.data is not None]  # no visible block: the key's row alone
     # decode straight into one output buffer: no per-block arrays to concatenate
     total = sum(row.count for row in rows)
     steps, raw = np.empty(total, np.int64), np.empty((total, 8), np.uint8)
@@ -261,11 +266,11 @@ def read(
     int_blocks, pos = [], 0
     for row in rows:
         end = pos + row.count
-        if _decode_into(row.data, steps[pos:end], raw[pos:end]) and not found.integer:
+        if _decode_into(row.data, steps[pos:end], raw[pos:end]) and not integer:
             int_blocks.append((pos, end))
         spans.setdefault(row.segment, [pos, end])[1] = end
         pos = end
-    values = raw.view("<i8" if found.integer else "<f8").reshape(-1).astype(dtype, copy=False)
+    values = raw.view("<i8" if integer else "<f8").reshape(-1).astype(dtype, copy=False)
     for a, b in int_blocks:  # blocks stored before the key's first float
         values[a:b] = raw[a:b].view("<i8").reshape(-1).astype(np.float64)
     pieces = []
@@ -273,8 +278,8 @@ def read(
         hi = _upper(visible_until[seg], max_step)
         start = a if min_step is None else a + int(np.searchsorted(steps[a:b], min_step))
         pieces.append(slice(start, b if hi is None else a + int(np.searchsorted(steps[a:b], hi, side="right"))))
-    if len(pieces) == 1:
-        return steps[pieces[0]], values[pieces[0]]
+    if len(pieces) <= 1:
+        return (steps[pieces[0]], values[pieces[0]]) if pieces else (_EMPTY_STEPS, np.empty(0, dtype))
     steps, values = np.concatenate([steps[p] for p in pieces]), np.concatenate([values[p] for p in pieces])
     if len(steps) > 1 and not (np.diff(steps) > 0).all():  # segments overlap: the later one wins a step
         order = np.argsort(steps, kind="stable")
@@ -310,32 +315,29 @@ def downsample(
                 "min_step": steps, "min": values, "max_step": steps, "max": values, "count": one}  # fmt: skip
     lo = int(steps[0]) if min_step is None else min_step
     span = (int(steps[-1]) if max_step is None else max_step) - lo + 1
+    index = steps - lo  # in place from here: fewer big temporaries is measurably faster
     if span * buckets < 2**62:  # exact integer bucket index
-        index = (steps - lo) * buckets // span
+        index *= buckets
+        index //= span
     else:
-        index = ((steps - lo) * (buckets / span)).astype(np.int64).clip(0, buckets - 1)
-    starts = np.flatnonzero(np.diff(index, prepend=-1))
+        index = (index * (buckets / span)).astype(np.int64).clip(0, buckets - 1)
+    starts = np.flatnonzero(index[1:] != index[:-1]) + 1
+    starts = np.concatenate(([0], starts))
     counts = np.diff(starts, append=n)
     ends = starts + counts - 1
-    bucket = np.repeat(np.arange(len(starts)), counts)  # dense bucket number of each point
+    # fmin/fmax skip NaN: a bucket's min/max is NaN only when all its values are NaN
+    mins, maxs = np.fmin.reduceat(values, starts), np.fmax.reduceat(values, starts)
+    only_nan = np.isnan(mins) if values.dtype.kind == "f" else None
 
-    if values.dtype.kind == "f":
-        nan = np.isnan(values)
-        has_nan = bool(nan.any())
-        mins = np.minimum.reduceat(np.where(nan, np.inf, values) if has_nan else values, starts)
-        maxs = np.maximum.reduceat(np.where(nan, -np.inf, values) if has_nan else values, starts)
-        only_nan = np.add.reduceat(~nan, starts) == 0 if has_nan else np.zeros(len(starts), bool)
-        mins[only_nan], maxs[only_nan] = np.nan, np.nan
-    else:
-        mins, maxs = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
-        only_nan = np.zeros(len(starts), bool)
+    def first_at(extreme: np.ndarray) -> np.ndarray:
+        """Index of each bucket's first point equal to its `extreme` (an only-NaN bucket: its first point)."""
+        hit = values == np.repeat(extreme, counts)
+        if only_nan is not None and only_nan.any():
+            hit |= np.repeat(only_nan, counts)
+        hits = np.flatnonzero(hit)  # every bucket has one, so the first hit from a bucket's start is in it
+        return hits[np.searchsorted(hits, starts)]
 
-    def first_where(hit: np.ndarray) -> np.ndarray:
-        """Index of the first point of each bucket where `hit` holds (an only-NaN bucket: its first)."""
-        where = np.flatnonzero(hit | only_nan[bucket])
-        return where[np.searchsorted(bucket[where], np.arange(len(starts)))]
-
-    at_min, at_max = first_where(values == mins[bucket]), first_where(values == maxs[bucket])
+    at_min, at_max = first_at(mins), first_at(maxs)
     return {
         "bucket_start": lo + (index[starts] * span + buckets - 1) // buckets,  # first step of each bucket
         "first_step": steps[starts],

@@ -1,0 +1,147 @@
+"""Runs logged online reach a real server; resume modes against the server's runs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tests.conftest import ServerProcess, api
+
+
+def wait_for(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_health_and_schema(server: ServerProcess) -> None:
+    with api(server, "") as client:
+        health = client.get("/health").json()
+    assert health["status"] == "ok" and health["schema_revision"] == "0001"
+
+
+def test_online_run_end_to_end(server: ServerProcess, run_script, workdir: Path) -> None:
+    result = run_script(
+        """
+        import tracklet
+        run = tracklet.init(project="e2e", config={"lr": 0.1}, tags=["t1"], group="g", job_type="train")
+        print(run.id, run.url, run.offline)
+        for step in range(200):
+            run.log({"loss": 1 / (step + 1), "nested": {"acc": step / 200}})
+        run.summary["best"] = 7
+        run.finish()
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    run_id, url, offline = result.stdout.split()
+    assert offline == "False" and url.endswith(f"/root/e2e/runs/{run_id}")
+    with api(server) as client:
+        info = client.get(f"/runs/root/e2e/{run_id}").json()
+    assert info["state"] == "finished" and info["exit_code"] == 0
+    assert info["config"] == {"lr": 0.1}
+    assert info["tags"] == ["t1"] and info["group"] == "g" and info["job_type"] == "train"
+    assert info["summary"]["loss"] == 1 / 200 and info["summary"]["nested"] == {"acc": 199 / 200}
+    assert info["summary"]["best"] == 7 and info["summary"]["_step"] == 199
+    assert info["metadata"]["program"].endswith("train.py") and info["host"]
+
+
+def test_live_run_is_visible_within_a_second(server: ServerProcess, workdir: Path) -> None:
+    import subprocess
+    import sys
+
+    (workdir / "live.py").write_text(
+        "import time, tracklet\n"
+        "run = tracklet.init(project='live', id='live0001')\n"
+        "run.log({'x': 1})\n"
+        "print('logged', time.time(), flush=True)\n"
+        "time.sleep(5)\n"
+        "run.finish()\n"
+    )
+    proc = subprocess.Popen([sys.executable, "live.py"], cwd=workdir, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    logged_at = float(proc.stdout.readline().split()[1])
+    with api(server) as client:
+        def seen():  # type: ignore[no-untyped-def]
+            response = client.get("/runs/root/live/live0001")
+            return response.status_code == 200 and response.json()["summary"].get("x") == 1
+        wait_for(seen, timeout=10)
+    delay = time.time() - logged_at
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    assert delay < 1.0, f"took {delay:.2f} s to reach the server"
+
+
+def test_resume_modes_against_the_server(server: ServerProcess, run_script, workdir: Path) -> None:
+    first = run_script(
+        """
+        import tracklet
+        run = tracklet.init(project="res", id="res00001", config={"a": 1})
+        for i in range(5):
+            run.log({"v": i})
+        """
+    )
+    assert first.returncode == 0, first.stderr
+    resumed = run_script(
+        """
+        import tracklet
+        run = tracklet.init(project="res", id="res00001", resume="must", config={"b": 2})
+        print(run.resumed, run.starting_step, run.step, dict(run.config.items()), run.summary["v"])
+        run.log({"v": 10})
+        """
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.strip() == "True 5 5 {'a': 1, 'b': 2} 4"
+    never = run_script(
+        """
+        import tracklet
+        try:
+            tracklet.init(project="res", id="res00001", resume="never")
+        except tracklet.UsageError as e:
+            print("UsageError", e)
+        """
+    )
+    assert "The value 'never' is not a valid option for resuming a run (res00001) that already exists" in never.stdout
+    must = run_script(
+        """
+        import tracklet
+        try:
+            tracklet.init(project="res", id="nothere1", resume="must")
+        except tracklet.UsageError as e:
+            print("UsageError", e)
+        """
+    )
+    assert "The value 'must' is not a valid option for resuming the run (nothere1) that has not been initialized" in must.stdout
+    with api(server) as client:
+        info = client.get("/runs/root/res/res00001").json()
+        assert client.get("/runs/root/res/nothere1").status_code == 404
+    assert info["summary"]["v"] == 10 and info["summary"]["_step"] == 5
+    assert info["config"] == {"a": 1, "b": 2}
+
+
+def test_unreachable_server_falls_back_to_local_and_resume_must_raises(run_script, workdir: Path) -> None:
+    from tests.conftest import free_port
+
+    env = {"TRACKLET_BASE_URL": f"http://127.0.0.1:{free_port()}", "TRACKLET_API_KEY": "tk_" + "x" * 43,
+           "TRACKLET_INIT_TIMEOUT": "1"}
+    result = run_script(
+        """
+        import time, tracklet
+        t = time.monotonic()
+        run = tracklet.init(project="down", settings={"finish_timeout": 1})
+        print(round(time.monotonic() - t, 1) < 5, run.offline)
+        run.log({"x": 1})
+        run.finish()
+        try:
+            tracklet.init(project="down", id="abc12345", resume="must")
+        except tracklet.CommError as e:
+            print("CommError", "init_timeout" in str(e))
+        """,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False", "CommError", "True"]
+    assert "could not reach the Tracklet server" in result.stderr
