@@ -179,7 +179,8 @@ def test_objects_upsert_visibility_and_filters(conn: Connection) -> None:
     series.append_objects(conn, run, 0, [(1, "a", b"1"), (1, "b", b"2"), (2, "a", b"3")])
     series.append_objects(conn, run, 0, [(1, "a", b"new"), (3, "a", b"4"), (3, "a", b"5")])
     series.append_objects(conn, run, 1, [(3, "b", b"6")])
-    assert series.read_objects(conn, run, {0: None}) == [(1, "a", b"new"), (1, "b", b"2"), (2, "a", b"3"), (3, "a", b"5")]
+    expected = [(1, "a", b"new"), (1, "b", b"2"), (2, "a", b"3"), (3, "a", b"5")]
+    assert series.read_objects(conn, run, {0: None}) == expected
     assert series.read_objects(conn, run, {0: 1, 1: None}) == [(1, "a", b"new"), (1, "b", b"2"), (3, "b", b"6")]
     assert series.read_objects(conn, run, {0: None}, min_step=2, keys=["a"]) == [(2, "a", b"3"), (3, "a", b"5")]
     assert series.read_objects(conn, run, {}) == []
@@ -214,7 +215,8 @@ def test_downsample_over_a_narrower_range_gives_finer_buckets() -> None:
     wide = series.downsample(steps, np.sin(steps / 100.0), 100)
     narrow = series.downsample(steps, np.sin(steps / 100.0), 100, min_step=1000, max_step=1999)
     assert set(wide["count"].tolist()) == {1000}
-    assert narrow["count"].tolist() == [10] * 100 and narrow["first_step"][0] == 1000 and narrow["last_step"][-1] == 1999
+    assert narrow["count"].tolist() == [10] * 100
+    assert (narrow["first_step"][0], narrow["last_step"][-1]) == (1000, 1999)
 
 
 def test_downsample_with_fewer_points_than_buckets_returns_every_point() -> None:

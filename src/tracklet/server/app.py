@@ -12,7 +12,7 @@ from tracklet.__about__ import __version__
 from tracklet.protocol import API_PREFIX, Health, Problem
 from tracklet.server.errors import ApiError
 from tracklet.server.http import JSON
-from tracklet.server.routes import accounts, runs
+from tracklet.server.routes import accounts, history, runs
 from tracklet.server.store import Store
 
 
@@ -31,7 +31,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(store: Store, *, allow_anonymous: bool = False) -> Starlette:
-    api_routes = [Route("/health", health, methods=["GET"]), *accounts.routes, *runs.routes]
+    api_routes = [Route("/health", health, methods=["GET"]), *accounts.routes, *runs.routes, *history.routes]
     app = Starlette(
         routes=[Mount(API_PREFIX, routes=api_routes)],
         exception_handlers={ApiError: api_error, HTTPException: http_error},

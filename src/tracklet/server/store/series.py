@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import Connection, and_, bindparam, delete, false, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, false, func, insert, or_, select, tuple_, update
 
 from tracklet.server.store.schema import history_objects, series_blocks, series_keys
 
@@ -40,7 +40,7 @@ _HEAD = struct.Struct("<I")
 _RAW, _ZLIB, _REPEAT = 0, 1, 2
 _EMPTY_STEPS = np.empty(0, np.int64)
 
-Columns = dict[str, tuple[Sequence[int], Sequence[float | int]]]
+Columns = dict[str, tuple[Sequence[int] | np.ndarray, Sequence[float | int] | np.ndarray]]
 Visibility = dict[int, int | None]  # segment → last visible step (None: all); absent: hidden
 
 
@@ -99,8 +99,7 @@ def _decode_into(data: bytes | memoryview, steps: np.ndarray, raw: np.ndarray) -
 def _decode(data: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
     count = _HEADER.unpack_from(data)[1]
     steps, raw = np.empty(count, np.int64), np.empty((count, 8), np.uint8)
-    is_int = _decode_into(data, steps, raw)
-    return steps, raw.view("<i8" if is_int else "<f8").reshape(-1).astype(np.int64 if is_int else np.float64)
+    return steps, raw.view("<i8" if _decode_into(data, steps, raw) else "<f8").reshape(-1)
 
 
 def _block_row(steps: np.ndarray, values: np.ndarray) -> dict[str, object]:
@@ -141,51 +140,37 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
         return
     ids = _ensure_keys(conn, run_pk, {key: v.dtype.kind == "i" for key, (_, v) in arrays.items()})
 
-    sb = series_blocks.c
-    last = series_blocks.alias("last")
-    newest = select(func.max(last.c.block_no)).where(
-        last.c.run_pk == sb.run_pk, last.c.key_id == sb.key_id, last.c.segment == sb.segment
+    sb, newest = series_blocks.c, series_blocks.alias("newest").c
+    last_no = select(func.max(newest.block_no)).where(
+        newest.run_pk == sb.run_pk, newest.key_id == sb.key_id, newest.segment == sb.segment
     )
-    open_blocks = {
+    open_blocks = {  # the last block of each key's series in this segment
         row.key_id: row
         for row in conn.execute(
             select(series_blocks).where(
-                sb.run_pk == run_pk,
-                sb.segment == segment,
-                sb.key_id.in_(list(ids.values())),
-                sb.block_no == newest.scalar_subquery(),
+                sb.run_pk == run_pk, sb.segment == segment, sb.key_id.in_(list(ids.values())),
+                sb.block_no == last_no.scalar_subquery(),
             )
         )
-    }
+    }  # fmt: skip
     new_rows: list[dict[str, object]] = []
     for key, (steps, values) in arrays.items():
         key_id, tail = ids[key], open_blocks.get(ids[key])
-        rows, start_no = [], 0
-        if tail is not None:
-            if steps[0] <= tail.first_step and tail.block_no > 0:  # rare: a re-send reaching back
-                rows = conn.execute(
-                    select(series_blocks)
-                    .where(sb.run_pk == run_pk, sb.key_id == key_id, sb.segment == segment, sb.last_step >= int(steps[0]))
-                    .order_by(sb.block_no)
-                ).all()
-            elif tail.count < BLOCK_SIZE or steps[0] <= tail.last_step:
-                rows = [tail]
-            start_no = rows[0].block_no if rows else tail.block_no + 1
-        if rows:  # rewrite the affected tail: merged points, re-chunked from its first block
-            old = [_decode(row.data) for row in rows]
-            old_s, old_v = np.concatenate([o[0] for o in old]), np.concatenate([o[1] for o in old])
-            if old_s[-1] >= steps[0]:
-                keep = ~np.isin(old_s, steps, assume_unique=True)  # same step → the new value wins
-                steps, values = np.concatenate([old_s[keep], steps]), np.concatenate([old_v[keep], values])
-                order = np.argsort(steps, kind="stable")
-                steps, values = steps[order], values[order]
-            else:
-                steps, values = np.concatenate([old_s, steps]), np.concatenate([old_v, values])
-            conn.execute(
-                delete(series_blocks).where(
-                    sb.run_pk == run_pk, sb.key_id == key_id, sb.segment == segment, sb.block_no >= start_no
-                )
-            )
+        this = and_(sb.run_pk == run_pk, sb.key_id == key_id, sb.segment == segment)
+        rows: list = []
+        if tail is not None and steps[0] <= tail.first_step and tail.block_no > 0:  # rare: a re-send reaching back
+            reached = select(series_blocks).where(this, sb.last_step >= int(steps[0]))
+            rows = conn.execute(reached.order_by(sb.block_no)).all()
+        elif tail is not None and (tail.count < BLOCK_SIZE or steps[0] <= tail.last_step):
+            rows = [tail]
+        start_no = rows[0].block_no if rows else 0 if tail is None else tail.block_no + 1
+        if rows:  # rewrite the affected blocks: stored points merged with the new ones, re-chunked
+            old_s, old_v = (np.concatenate(parts) for parts in zip(*(_decode(row.data) for row in rows)))
+            keep = ~np.isin(old_s, steps, assume_unique=True)  # the same step: the new value wins
+            steps, values = np.concatenate([old_s[keep], steps]), np.concatenate([old_v[keep], values])
+            order = np.argsort(steps, kind="stable")  # ~linear when already sorted (the usual case)
+            steps, values = steps[order], values[order]
+            conn.execute(delete(series_blocks).where(this, sb.block_no >= start_no))
         for i, lo in enumerate(range(0, len(steps), BLOCK_SIZE)):
             block = _block_row(steps[lo : lo + BLOCK_SIZE], values[lo : lo + BLOCK_SIZE])
             new_rows.append({"run_pk": run_pk, "key_id": key_id, "segment": segment, "block_no": start_no + i, **block})
@@ -304,9 +289,8 @@ def downsample(
         raise ValueError("buckets must be at least 1")
     steps, values = np.asarray(steps, dtype=np.int64), np.asarray(values)
     if min_step is not None or max_step is not None:
-        lo_ok = steps >= min_step if min_step is not None else True
-        hi_ok = steps <= max_step if max_step is not None else True
-        inside = np.logical_and(lo_ok, hi_ok)
+        lo_bound, hi_bound = -(2**63) if min_step is None else min_step, 2**63 - 1 if max_step is None else max_step
+        inside = (steps >= lo_bound) & (steps <= hi_bound)
         steps, values = steps[inside], values[inside]
     n = len(steps)
     if n <= buckets:  # no loss: every point is its own bucket
@@ -316,7 +300,8 @@ def downsample(
     lo = int(steps[0]) if min_step is None else min_step
     span = (int(steps[-1]) if max_step is None else max_step) - lo + 1
     index = steps - lo  # in place from here: fewer big temporaries is measurably faster
-    if span * buckets < 2**62:  # exact integer bucket index
+    exact = span * buckets < 2**62  # integer arithmetic cannot overflow
+    if exact:
         index *= buckets
         index //= span
     else:
@@ -338,8 +323,10 @@ def downsample(
         return hits[np.searchsorted(hits, starts)]
 
     at_min, at_max = first_at(mins), first_at(maxs)
+    number = index[starts]  # each bucket's first step: the least s with (s - lo) * buckets // span = number
+    first_steps = (number * span + buckets - 1) // buckets if exact else np.ceil(number * (span / buckets))
     return {
-        "bucket_start": lo + (index[starts] * span + buckets - 1) // buckets,  # first step of each bucket
+        "bucket_start": lo + first_steps.astype(np.int64),
         "first_step": steps[starts],
         "first": values[starts],
         "last_step": steps[ends],
@@ -358,33 +345,16 @@ def downsample(
 def append_objects(conn: Connection, run_pk: int, segment: int, items: list[tuple[int, str, bytes]]) -> None:
     """Store (step, key, msgpack bytes); a later value for the same segment, step and key replaces it."""
     latest = {(int(step), key): value for step, key, value in items}  # within a call, the last one wins
-    if not latest:
-        return
-    ho = history_objects.c
-    steps = [step for step, _ in latest]
-    existing = {
-        (step, key)
-        for step, key in conn.execute(
-            select(ho.step, ho.key).where(
-                ho.run_pk == run_pk,
-                ho.segment == segment,
-                ho.step.between(min(steps), max(steps)),
-                ho.key.in_({key for _, key in latest}),
+    ho, pairs = history_objects.c, list(latest)
+    for lo in range(0, len(pairs), 5000):  # upsert as delete + insert; chunks stay under parameter limits
+        chunk = pairs[lo : lo + 5000]
+        conn.execute(
+            delete(history_objects).where(
+                ho.run_pk == run_pk, ho.segment == segment, tuple_(ho.step, ho.key).in_(chunk)
             )
         )
-    }
-    rows = [{"run_pk": run_pk, "segment": segment, "step": s, "key": k, "value": v} for (s, k), v in latest.items()]
-    changed = [{"s": r["step"], "k": r["key"], "v": r["value"]} for r in rows if (r["step"], r["key"]) in existing]
-    if changed:
-        conn.execute(
-            update(history_objects)
-            .where(ho.run_pk == run_pk, ho.segment == segment, ho.step == bindparam("s"), ho.key == bindparam("k"))
-            .values(value=bindparam("v")),
-            changed,
-        )
-    fresh = [r for r in rows if (r["step"], r["key"]) not in existing]
-    if fresh:
-        conn.execute(insert(history_objects), fresh)
+        rows = [{"run_pk": run_pk, "segment": segment, "step": s, "key": k, "value": latest[s, k]} for s, k in chunk]
+        conn.execute(insert(history_objects), rows)
 
 
 def read_objects(
@@ -427,6 +397,7 @@ def copy_until(
     for key in keys(conn, source_pk):
         steps, values = read(conn, source_pk, key, source_visible_until, max_step=until_step)
         if len(steps):
-            columns[key] = (steps, values)  # type: ignore[assignment]  # arrays are sequences here
+            columns[key] = (steps, values)
     append(conn, target_pk, target_segment, columns)
-    append_objects(conn, target_pk, target_segment, read_objects(conn, source_pk, source_visible_until, max_step=until_step))
+    objects = read_objects(conn, source_pk, source_visible_until, max_step=until_step)
+    append_objects(conn, target_pk, target_segment, objects)

@@ -1,0 +1,99 @@
+"""A run's history: its keys, rows in a step range, one metric downsampled for a chart, and a full export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
+
+from tracklet.protocol import HistoryKeys, HistoryRows
+from tracklet.server.errors import BadRequest
+from tracklet.server.http import JSON, caller, query_int, store
+from tracklet.server.routes.runs import RUN, ref_for
+from tracklet.server.store import history, runs
+from tracklet.server.store.runs import json_safe
+
+MAX_ROWS = 100_000
+MAX_BUCKETS = 20_000
+
+
+def _run(request: Request, conn: Any, user: Any) -> Any:
+    ref = ref_for(conn, user, request.path_params["entity"], request.path_params["project"])
+    return runs.require_run(conn, ref, request.path_params["run_id"])
+
+
+async def history_keys(request: Request) -> JSON:
+    user = await caller(request)
+
+    def work() -> HistoryKeys:
+        with store(request).read() as conn:
+            return HistoryKeys(keys=history.keys(conn, _run(request, conn, user)))
+
+    return JSON(await run_in_threadpool(work))
+
+
+async def history_rows(request: Request) -> JSON:
+    user = await caller(request)
+    min_step = query_int(request, "min_step")
+    max_step = query_int(request, "max_step")
+    wanted = request.query_params.get("keys")
+
+    def work() -> HistoryRows:
+        with store(request).read() as conn:
+            found = history.rows(conn, _run(request, conn, user), min_step, max_step,
+                                 wanted.split(",") if wanted else None)
+        if len(found) > MAX_ROWS:
+            raise BadRequest(f"{len(found)} rows match; ask for at most {MAX_ROWS} (narrow min_step/max_step, or export)")
+        return HistoryRows(rows=json_safe(found))
+
+    return JSON(await run_in_threadpool(work))
+
+
+async def history_series(request: Request) -> JSON:
+    user = await caller(request)
+    key = request.query_params.get("key")
+    if not key:
+        raise BadRequest("query parameter 'key' is required")
+    buckets = query_int(request, "buckets", 1000, minimum=1)
+    assert buckets is not None
+    if buckets > MAX_BUCKETS:
+        raise BadRequest(f"buckets must be at most {MAX_BUCKETS}")
+    min_step = query_int(request, "min_step")
+    max_step = query_int(request, "max_step")
+
+    def work() -> dict[str, Any]:
+        with store(request).read() as conn:
+            columns = history.downsampled(conn, _run(request, conn, user), key, buckets, min_step, max_step)
+        return json_safe({"key": key, "buckets": buckets, **columns})
+
+    return JSON(await run_in_threadpool(work))
+
+
+async def history_export(request: Request) -> StreamingResponse:
+    user = await caller(request)
+
+    def lines():  # type: ignore[no-untyped-def]
+        with store(request).read() as conn:
+            run_row = _run(request, conn, user)
+            for row in history.export(conn, run_row):
+                yield msgspec.json.encode(json_safe(row)) + b"\n"
+
+    # Authorization and "not found" are checked before the first byte is sent.
+    def check() -> None:
+        with store(request).read() as conn:
+            _run(request, conn, user)
+
+    await run_in_threadpool(check)
+    return StreamingResponse(iterate_in_threadpool(lines()), media_type="application/x-ndjson")
+
+
+routes = [
+    Route(RUN + "/history/keys", history_keys, methods=["GET"]),
+    Route(RUN + "/history", history_rows, methods=["GET"]),
+    Route(RUN + "/history/series", history_series, methods=["GET"]),
+    Route(RUN + "/history/export", history_export, methods=["GET"]),
+]
