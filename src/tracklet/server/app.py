@@ -12,12 +12,17 @@ from tracklet.__about__ import __version__
 from tracklet.protocol import API_PREFIX, Health, Problem
 from tracklet.server.errors import ApiError
 from tracklet.server.http import JSON
-from tracklet.server.routes import accounts, history, runs
+from tracklet.server import openapi
+from tracklet.server.routes import accounts, events, history, runs
 from tracklet.server.store import Store
 
 
 async def health(request: Request) -> JSON:
     return JSON(Health(status="ok", version=__version__, schema_revision=request.app.state.store.revision))
+
+
+async def openapi_document(request: Request) -> Response:
+    return Response(openapi.encoded(), media_type="application/json")
 
 
 async def api_error(request: Request, exc: Exception) -> Response:
@@ -31,7 +36,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(store: Store, *, allow_anonymous: bool = False) -> Starlette:
-    api_routes = [Route("/health", health, methods=["GET"]), *accounts.routes, *runs.routes, *history.routes]
+    api_routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/openapi.json", openapi_document, methods=["GET"]),
+        *accounts.routes, *runs.routes, *history.routes, *events.routes,
+    ]
     app = Starlette(
         routes=[Mount(API_PREFIX, routes=api_routes)],
         exception_handlers={ApiError: api_error, HTTPException: http_error},

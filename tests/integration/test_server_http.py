@@ -1,0 +1,140 @@
+"""The HTTP API on its own: the OpenAPI document, bad input, and live events."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+
+import httpx
+import msgpack
+
+from tests.conftest import ServerProcess, api
+from tracklet.protocol import RECORDS_CONTENT_TYPE
+from tracklet.runlog import RecordType, encode, encode_history
+
+
+def open_run(client: httpx.Client, run_id: str, project: str = "http") -> None:
+    response = client.post("/runs", json={"project": project, "run_id": run_id})
+    assert response.status_code == 200, response.text
+
+
+def post_records(client: httpx.Client, path: str, body: dict, gzip_it: bool = False) -> httpx.Response:
+    content = msgpack.packb(body, use_bin_type=True)
+    headers = {"Content-Type": RECORDS_CONTENT_TYPE}
+    if gzip_it:
+        content = gzip.compress(content)
+        headers["Content-Encoding"] = "gzip"
+    return client.post(path, content=content, headers=headers)
+
+
+START = encode(RecordType.START, {"run_id": "r", "project": "http", "start_time": 1.0, "name": "n"})
+
+
+def test_openapi_document_describes_every_route(server: ServerProcess) -> None:
+    from tracklet.server.app import create_app
+    from tracklet.server.openapi import ENDPOINTS, api_routes
+
+    document = httpx.get(f"{server.url}/api/v1/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    assert "/api/v1/runs/{entity}/{project}/{run_id}/history/series" in document["paths"]
+    assert "RunInfo" in document["components"]["schemas"]
+    app = create_app(store=None)  # type: ignore[arg-type]
+    described = {(m, "/api/v1" + path) for m, path in ENDPOINTS}
+    assert api_routes(app.routes) == described
+
+
+def test_malformed_and_unknown_bodies_are_rejected_and_store_nothing(server: ServerProcess) -> None:
+    with api(server) as client:
+        for body in (b"{not json", b'{"project": 5, "run_id": "x"}', b'{"project": "p", "run_id": "x", "evil": 1}'):
+            response = client.post("/runs", content=body, headers={"Content-Type": "application/json"})
+            assert response.status_code == 400, response.text
+            assert response.json()["detail"]
+        assert client.get("/entities/root/projects").json() == []
+        open_run(client, "bad00001")
+        path = "/runs/root/http/bad00001/records"
+        bad_batches = [
+            {"first_seq": 1, "records": [START, b"\x92\x03garbage"]},  # the second record does not decode
+            {"first_seq": 1, "records": ["text, not bytes"]},
+            {"first_seq": 1, "records": [START], "unknown": True},
+            {"records": [START]},
+            {"first_seq": 0, "records": [START]},
+        ]
+        for batch in bad_batches:
+            response = post_records(client, path, batch)
+            assert response.status_code == 400, (batch, response.text)
+        assert post_records(client, path, {"first_seq": 5, "records": [START]}).status_code == 409
+        response = client.post(path, content=b"\xc1", headers={"Content-Type": RECORDS_CONTENT_TYPE})
+        assert response.status_code == 400
+        response = client.post(path, content=b"not gzip", headers={"Content-Encoding": "gzip"})
+        assert response.status_code == 400
+        info = client.get("/runs/root/http/bad00001").json()
+        assert info["last_seq"] == 0 and info["summary"] == {}
+        assert client.get("/runs/root/http/bad00001/history").json()["rows"] == []
+
+
+def test_oversized_bodies_get_413(server: ServerProcess) -> None:
+    with api(server) as client:
+        open_run(client, "big00001")
+        huge = b"\x00" * (65 * 1024 * 1024)
+        response = client.post("/runs/root/http/big00001/records", content=huge,
+                               headers={"Content-Type": RECORDS_CONTENT_TYPE})
+        assert response.status_code == 413
+        assert client.get("/runs/root/http/big00001").json()["last_seq"] == 0
+
+
+def test_bad_query_parameters_are_400(server: ServerProcess) -> None:
+    with api(server) as client:
+        open_run(client, "q0000001")
+        base = "/runs/root/http/q0000001/history"
+        assert client.get(base, params={"min_step": "abc"}).status_code == 400
+        assert client.get(base + "/series").status_code == 400
+        assert client.get(base + "/series", params={"key": "x", "buckets": "0"}).status_code == 400
+        assert client.get("/runs/root/http/nope/history").status_code == 404
+
+
+def test_records_are_idempotent_and_gzip_is_accepted(server: ServerProcess) -> None:
+    with api(server) as client:
+        open_run(client, "idem0001")
+        path = "/runs/root/http/idem0001/records"
+        records = [START] + [encode_history(i, 1.0 + i, True, {"x": i}) for i in range(10)]
+        assert post_records(client, path, {"first_seq": 1, "records": records[:6]}).json() == {"last_seq": 6}
+        # a retry that overlaps what is stored: only the new records count
+        assert post_records(client, path, {"first_seq": 3, "records": records[2:]}, gzip_it=True).json() == {"last_seq": 11}
+        assert post_records(client, path, {"first_seq": 1, "records": records}).json() == {"last_seq": 11}
+        rows = client.get(path.replace("/records", "/history")).json()["rows"]
+        assert [r["x"] for r in rows] == list(range(10))
+
+
+def test_edit_and_delete_a_run(server: ServerProcess) -> None:
+    with api(server) as client:
+        open_run(client, "edit0001")
+        response = client.patch("/runs/root/http/edit0001", json={"name": "renamed", "tags": ["a", "b"], "notes": "n"})
+        assert response.status_code == 200
+        info = client.get("/runs/root/http/edit0001").json()
+        assert (info["name"], info["tags"], info["notes"]) == ("renamed", ["a", "b"], "n")
+        assert client.patch("/runs/root/http/edit0001", json={"tags": [""]}).status_code == 400
+        assert client.delete("/runs/root/http/edit0001").status_code == 200
+        assert client.get("/runs/root/http/edit0001").status_code == 404
+
+
+def test_events_stream_tells_which_runs_changed(server: ServerProcess) -> None:
+    received: list[dict] = []
+
+    def listen() -> None:
+        with httpx.stream("GET", f"{server.url}/api/v1/events", params={"entity": "root", "since": "0"},
+                          headers={"Authorization": f"Bearer {server.admin_key}"}, timeout=10) as response:
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    received.append(json.loads(line[6:]))
+                    if any(r["run_id"] == "live0002" for batch in received for r in batch["runs"]):
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    with api(server) as client:
+        open_run(client, "live0002")
+    listener.join(timeout=10)
+    assert not listener.is_alive()
+    changed = [r for batch in received for r in batch["runs"]]
+    assert any(r["run_id"] == "live0002" and r["state"] == "running" for r in changed)
