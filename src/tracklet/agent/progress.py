@@ -1,4 +1,7 @@
-"""What has been uploaded: ``upload.json`` in the run directory, replaced atomically, only moving forward."""
+"""What has been uploaded: ``upload.json`` in the run directory, replaced atomically, only moving forward.
+
+``tracklet ui`` keeps its own progress file, since it uploads to its own local server.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +24,14 @@ class UploadProgress:
     url: str = ""
 
     @classmethod
-    def load(cls, run_dir: Path) -> UploadProgress:
+    def load(cls, run_dir: Path, name: str = PROGRESS_FILE) -> UploadProgress:
         try:
-            data = json.loads((run_dir / PROGRESS_FILE).read_text(encoding="utf-8"))
+            data = json.loads((run_dir / name).read_text(encoding="utf-8"))
             return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
         except (OSError, ValueError, TypeError):
             return cls()
 
-    def save(self, run_dir: Path) -> None:
-        temporary = run_dir / f".{PROGRESS_FILE}.{os.getpid()}"
+    def save(self, run_dir: Path, name: str = PROGRESS_FILE) -> None:
+        temporary = run_dir / f".{name}.{os.getpid()}"
         temporary.write_text(json.dumps(asdict(self)), encoding="utf-8")
-        os.replace(temporary, run_dir / PROGRESS_FILE)
+        os.replace(temporary, run_dir / name)

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from tracklet.agent.progress import UploadProgress
+from tracklet.agent.progress import PROGRESS_FILE, UploadProgress
 from tracklet.api.transport import ServerError, Transport, retryable
 from tracklet.errors import CommError
 from tracklet.protocol import RecordBatch, RunHandshake
@@ -35,17 +35,20 @@ def find_log(run_dir: Path) -> Path:
 
 
 class Uploader:
-    def __init__(self, run_dir: Path, transport: Transport, log: Callable[[str], None] = lambda _: None) -> None:
+    def __init__(self, run_dir: Path, transport: Transport, log: Callable[[str], None] = lambda _: None,
+                 progress_file: str = PROGRESS_FILE) -> None:
         self.run_dir = run_dir
         self.log_path = find_log(run_dir)
         self.transport = transport
         self.log = log
         self.reader = RunLogReader(self.log_path)
-        self.progress = UploadProgress.load(run_dir)
+        self.progress_file = progress_file
+        self.progress = UploadProgress.load(run_dir, progress_file)
         self.unsent: deque[Frame] = deque()
         self.start: dict | None = None
         self.saw_exit = False
         self.last_contact = 0.0
+        self.entity_override: str | None = None  # upload into this entity instead of the recorded one
 
     # -- one pass ----------------------------------------------------------------------
 
@@ -72,7 +75,7 @@ class Uploader:
         branch = start.get("branch") or {}
         moment = f"{branch.get('run_id')}?_step={branch.get('step')}" if branch else None
         request = RunHandshake(
-            entity=start.get("entity") or None,
+            entity=self.entity_override or start.get("entity") or None,
             project=start.get("project") or "uncategorized",
             run_id=start["run_id"],
             resume="allow" if start.get("resumed") else start.get("resume"),
@@ -85,7 +88,7 @@ class Uploader:
             acked_seq=max(self.progress.acked_seq, min(reply["last_seq"], start["first_seq"] - 1)),
             opened=True, entity=reply["entity"], project=reply["project"], run_id=reply["run_id"], url=reply["url"],
         )
-        self.progress.save(self.run_dir)
+        self.progress.save(self.run_dir, self.progress_file)
         self.log(f"opened {reply['entity']}/{reply['project']}/{reply['run_id']}")
 
     def send(self, writer_gone: bool = False) -> int:
@@ -118,7 +121,7 @@ class Uploader:
             count += 1
         if last_seq > self.progress.acked_seq:
             self.progress.acked_seq = last_seq
-            self.progress.save(self.run_dir)
+            self.progress.save(self.run_dir, self.progress_file)
         return count
 
     def _resync(self, detail: str) -> int:
@@ -126,7 +129,7 @@ class Uploader:
         expected = int(detail.split("continue at seq", 1)[1].split()[0])
         self.log(f"server expects seq {expected}; resending from there")
         self.progress.acked_seq = expected - 1
-        self.progress.save(self.run_dir)
+        self.progress.save(self.run_dir, self.progress_file)
         self.reader = RunLogReader(self.log_path)
         self.unsent.clear()
         self.read_new()
@@ -159,7 +162,7 @@ class Uploader:
                     if gone and not self.saw_exit:
                         self.send(writer_gone=True)
                     self.progress.done = True
-                    self.progress.save(self.run_dir)
+                    self.progress.save(self.run_dir, self.progress_file)
                     return True
                 if time.monotonic() - self.last_contact > HEARTBEAT_SECONDS:
                     self.send()

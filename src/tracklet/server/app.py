@@ -15,6 +15,7 @@ from tracklet.server.http import JSON
 from tracklet.server import openapi
 from tracklet.server.routes import accounts, events, history, runs
 from tracklet.server.store import Store
+from tracklet.server.store.accounts import User
 
 
 async def health(request: Request) -> JSON:
@@ -35,7 +36,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return JSON(Problem(status=exc.status_code, title=str(exc.detail), detail=""), status_code=exc.status_code)
 
 
-def create_app(store: Store, *, allow_anonymous: bool = False) -> Starlette:
+def create_app(store: Store, *, allow_anonymous: bool = False, local_user: User | None = None) -> Starlette:
+    """The application over ``store``. ``local_user`` answers requests that carry no API key
+    (only for ``tracklet ui``, which listens on the loopback interface)."""
     api_routes = [
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi_document, methods=["GET"]),
@@ -47,4 +50,5 @@ def create_app(store: Store, *, allow_anonymous: bool = False) -> Starlette:
     )
     app.state.store = store
     app.state.allow_anonymous = allow_anonymous
+    app.state.local_user = local_user
     return app

@@ -65,6 +65,9 @@ async def caller(request: Request) -> User:
     """The user whose API key authorizes this request; 401 without a valid one."""
     key = bearer_key(request)
     if key is None:
+        local_user: User | None = request.app.state.local_user
+        if local_user is not None:  # `tracklet ui`: a loopback server for one person, no login
+            return local_user
         raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
 
     def lookup() -> User | None:
