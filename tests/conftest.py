@@ -83,6 +83,7 @@ class ServerProcess:
     admin_key: str
     store_url: str
     process: subprocess.Popen[str] | None = None
+    extra_args: tuple[str, ...] = ()
 
     def start(self) -> None:
         """Start (or restart) ``tracklet server`` on the same port and store."""
@@ -93,7 +94,8 @@ class ServerProcess:
         env = {**os.environ, "TRACKLET_DATA_DIR": str(self.data_dir), "TRACKLET_CONFIG_DIR": str(self.config_dir)}
         log = open(self.data_dir / "server.log", "a")  # noqa: SIM115 - closed with the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tracklet.cli.main", "server", "--port", str(self.port), "--store", self.store_url],
+            [sys.executable, "-m", "tracklet.cli.main", "server", "--port", str(self.port), "--store", self.store_url,
+             *self.extra_args],
             env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
         )
         log.close()

@@ -119,3 +119,31 @@ def test_login_logout_and_force(server: ServerProcess, run_script, workdir: Path
     assert "No Tracklet server configured" in result.stderr
     bad = run_script("import tracklet\ntracklet.init(project='p')\n", env={"TRACKLET_API_KEY": "tk_" + "n" * 43})
     assert bad.returncode == 1 and "AuthenticationError" in bad.stderr
+
+
+def test_anonymous_accounts_only_when_the_server_allows_them(server: ServerProcess, run_script, workdir: Path) -> None:
+    must = run_script(
+        """
+        import tracklet
+        try:
+            tracklet.init(project="anon", anonymous="must")
+        except tracklet.AuthenticationError as e:
+            print("AuthenticationError", e)
+        """
+    )
+    assert "AuthenticationError" in must.stdout and "--allow-anonymous" in must.stdout
+    # "allow" with a login uses the login
+    allow = run_script("import tracklet\nrun = tracklet.init(project='anon', anonymous='allow')\nprint(run.entity)\n")
+    assert allow.stdout.strip() == "root"
+
+    server.stop()
+    server.extra_args = ("--allow-anonymous",)
+    server.start()
+    anonymous = run_script(
+        "import tracklet\nrun = tracklet.init(project='anon', anonymous='must')\nrun.log({'x': 1})\nprint(run.entity)\n"
+    )
+    assert anonymous.returncode == 0, anonymous.stderr
+    entity = anonymous.stdout.strip()
+    assert entity.startswith("anonymous-")
+    with api(server) as admin:
+        assert admin.get(f"/runs/{entity}/anon").status_code == 404  # private to the anonymous account

@@ -221,12 +221,17 @@ def _warn_unavailable(s: Settings, printer: Printer, monitor_gym: bool | None) -
         if find_spec("gymnasium") is None and find_spec("gym") is None:
             raise Error("monitor_gym: Couldn't import the gymnasium python package, install with `pip install gymnasium`")
         printer.warn("monitor_gym is not available in this version of Tracklet yet; no videos are logged.")
-    if s.anonymous != "never" and s.mode == "online":
-        printer.warn(f"anonymous={s.anonymous!r} needs a Tracklet server, which this version cannot use yet.")
 
 
 def _go_offline_without_server(s: Settings, printer: Printer) -> None:
-    """Online needs a server login; without one, record offline (or raise when ``force``)."""
+    """Online needs a server login (or an anonymous account); without one, record offline
+    (or raise when ``force``)."""
+    wants_anonymous = s.anonymous == "must" or (s.anonymous == "allow" and s.api_key is None)
+    if s.base_url is not None and wants_anonymous:
+        key = online.anonymous_key(s, printer)
+        if key is not None:
+            s.api_key = key
+            return
     if s.api_key is not None and s.base_url is not None:
         return
     if s.force:

@@ -62,6 +62,26 @@ def handshake(s: Settings, project: str, run_id: str, printer: Printer) -> dict[
     return None
 
 
+def anonymous_key(s: Settings, printer: Printer) -> str | None:
+    """A fresh anonymous account's API key, or None when the server does not give them out."""
+    from tracklet.api.transport import ServerAuthError, Transport
+
+    assert s.base_url is not None
+    try:
+        with Transport(s.base_url, None, timeout=max(1.0, min(10.0, s.init_timeout))) as transport:
+            created = transport.call("POST", "/anonymous")
+    except ServerAuthError as exc:
+        if s.anonymous == "must":
+            raise AuthenticationError(f"anonymous='must': {exc.detail}") from None
+        printer.warn(f"anonymous='allow': {exc.detail}")
+        return None
+    except CommError as exc:
+        printer.warn(f"could not get an anonymous account from {s.base_url}: {exc}")
+        return None
+    printer.info(f"Logging to the anonymous account {created['user']} on {s.base_url}")
+    return created["api_key"]  # type: ignore[no-any-return]
+
+
 def start_agent(run_dir: Path, s: Settings) -> subprocess.Popen[bytes]:
     """Start the uploading agent for ``run_dir``; never waited for."""
     env = child_environment({"TRACKLET_BASE_URL": s.base_url or "", "TRACKLET_API_KEY": s.api_key or ""})
