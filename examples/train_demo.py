@@ -1,4 +1,4 @@
-"""A small training loop that shows what Tracklet records (runs offline, no server needed)."""
+"""A small training loop that shows what Tracklet records (online when a server is configured)."""
 
 import math
 import random
@@ -7,7 +7,7 @@ import tracklet
 
 config = {"learning_rate": 0.05, "epochs": 5, "batch_size": 32, "optimizer": "sgd"}
 
-with tracklet.init(project="tracklet-demo", config=config, tags=["demo"], mode="offline") as run:
+with tracklet.init(project="tracklet-demo", config=config, tags=["demo"]) as run:
     run.define_metric("val/accuracy", summary="max")
     step = 0
     for epoch in range(run.config.epochs):
@@ -17,4 +17,4 @@ with tracklet.init(project="tracklet-demo", config=config, tags=["demo"], mode="
             step += 1
         run.log({"val/accuracy": 1 - math.exp(-(epoch + 1) / 2), "epoch": epoch})
     run.summary["best_epoch"] = epoch
-    print(f"final loss {loss:.4f}; run {run.name} ({run.id}) in {run.dir}")
+    print(f"final loss {loss:.4f}; run {run.name} ({run.id}): {run.url or run.dir}")
