@@ -138,3 +138,38 @@ def test_events_stream_tells_which_runs_changed(server: ServerProcess) -> None:
     assert not listener.is_alive()
     changed = [r for batch in received for r in batch["runs"]]
     assert any(r["run_id"] == "live0002" and r["state"] == "running" for r in changed)
+
+
+def test_files_upload_download_and_path_tricks(server: ServerProcess) -> None:
+    with api(server) as client:
+        open_run(client, "files001")
+        base = "/runs/root/http/files001/files"
+        assert client.put(base + "/code/train.py", content=b"print(1)\n").status_code == 201
+        assert client.get(base + "/code/train.py").content == b"print(1)\n"
+        # percent-encoded, so that the client sends them as they are and the server decodes them
+        for trick in ("%2e%2e/%2e%2e/evil", "code/%2e%2e/%2e%2e/%2e%2e/evil", "a//evil", "%2e/evil", "a%5cevil",
+                      "%2fevil", "x%00evil"):
+            response = client.put(base + "/" + trick, content=b"evil")
+            assert response.status_code == 400, (trick, response.status_code, response.text)
+        assert client.get(base).json() == [{"path": "code/train.py", "size": 9}]
+        assert not [p for p in server.data_dir.rglob("*evil*")], "nothing written anywhere"
+        assert client.get(base + "/missing.txt").status_code == 404
+
+
+def test_finished_online_run_uploads_its_files(server: ServerProcess, run_script) -> None:  # type: ignore[no-untyped-def]
+    result = run_script(
+        """
+        import tracklet
+        run = tracklet.init(project="files", id="saved001", save_code=True, config={"lr": 0.5})
+        run.log({"x": 1})
+        run.finish()
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    from tests.integration.test_server_runs import wait_for
+
+    with api(server) as client:
+        listing = wait_for(lambda: {f["path"] for f in client.get("/runs/root/files/saved001/files").json()} or None)
+        assert {"code/train.py", "config.yaml", "tracklet-metadata.json", "tracklet-summary.json"} <= listing
+        code = client.get("/runs/root/files/saved001/files/code/train.py").text
+    assert 'project="files"' in code

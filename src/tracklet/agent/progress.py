@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 PROGRESS_FILE = "upload.json"
@@ -22,6 +22,7 @@ class UploadProgress:
     run_id: str = ""
     done: bool = False  # the run ended and everything is acknowledged
     url: str = ""
+    files: dict[str, list[int]] = field(default_factory=dict)  # uploaded files: path → [size, mtime_ns]
 
     @classmethod
     def load(cls, run_dir: Path, name: str = PROGRESS_FILE) -> UploadProgress:

@@ -135,6 +135,26 @@ class Uploader:
         self.read_new()
         return 0
 
+    def upload_files(self) -> None:
+        """Upload the run's ``files/`` folder: every file that is new or changed since the last time."""
+        from urllib.parse import quote
+
+        root = self.run_dir / "files"
+        if not root.is_dir():
+            return
+        base = f"/runs/{self.progress.entity}/{self.progress.project}/{self.progress.run_id}/files/"
+        for path in sorted(root.rglob("*")):
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            relative = path.relative_to(root).as_posix()
+            stat = path.stat()
+            signature = [stat.st_size, stat.st_mtime_ns]
+            if self.progress.files.get(relative) == signature:
+                continue
+            self.transport.put_bytes(base + quote(relative), path.read_bytes())
+            self.progress.files[relative] = signature
+            self.progress.save(self.run_dir, self.progress_file)
+
     @property
     def finished(self) -> bool:
         return self.saw_exit and not self.unsent
@@ -161,6 +181,7 @@ class Uploader:
                 if self.finished or gone:
                     if gone and not self.saw_exit:
                         self.send(writer_gone=True)
+                    self.upload_files()
                     self.progress.done = True
                     self.progress.save(self.run_dir, self.progress_file)
                     return True

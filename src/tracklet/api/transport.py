@@ -73,6 +73,10 @@ class Transport:
         response = self._send("POST", path, content=content, headers=headers, timeout=timeout)
         return msgspec.json.decode(response.content)
 
+    def put_bytes(self, path: str, data: bytes) -> Any:
+        response = self._send("PUT", path, content=data, headers={"Content-Type": "application/octet-stream"})
+        return msgspec.json.decode(response.content)
+
     def stream_lines(self, path: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
         """Yield the lines of a streamed answer (NDJSON export)."""
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+from pathlib import Path
 from typing import Any
 
 from tracklet import settings
@@ -26,6 +27,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from tracklet.server.app import create_app
+    from tracklet.server.blobs import LocalBlobs
     from tracklet.server.store import accounts, open_store
     from tracklet.server.store.database import SchemaError
 
@@ -52,7 +54,8 @@ def _serve(args: argparse.Namespace) -> int:
         else:
             print(f"tracklet server: the administrator's API key (shown once): {key}")
     print(f"tracklet server: listening on {url} (store {store_url})", flush=True)
-    app = create_app(store, allow_anonymous=args.allow_anonymous)
+    files_dir = Path(args.files) if args.files else data_dir / "files"
+    app = create_app(store, LocalBlobs(files_dir), allow_anonymous=args.allow_anonymous)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 

@@ -31,6 +31,7 @@ def _ui(args: argparse.Namespace) -> int:
     from tracklet.cli.sync_commands import run_dirs_in
     from tracklet.errors import Error
     from tracklet.server.app import create_app
+    from tracklet.server.blobs import LocalBlobs
     from tracklet.server.errors import NotFound
     from tracklet.server.store import accounts, open_store
 
@@ -45,7 +46,7 @@ def _ui(args: argparse.Namespace) -> int:
             user = accounts.create_user(conn, "local", admin=True)
         key, _ = accounts.create_key(conn, user)
 
-    server = uvicorn.Server(uvicorn.Config(create_app(store, local_user=user), host="127.0.0.1", port=args.port,
+    server = uvicorn.Server(uvicorn.Config(create_app(store, LocalBlobs(data_dir / "files"), local_user=user), host="127.0.0.1", port=args.port,
                                            log_level="warning", access_log=False))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:

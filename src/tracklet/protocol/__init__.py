@@ -150,6 +150,11 @@ class Series(msgspec.Struct, kw_only=True):
     count: list[int]
 
 
+class RunFile(msgspec.Struct, kw_only=True):
+    path: str
+    size: int
+
+
 class UserCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: str
     admin: bool = False

@@ -13,7 +13,8 @@ from tracklet.protocol import API_PREFIX, Health, Problem
 from tracklet.server.errors import ApiError
 from tracklet.server.http import JSON
 from tracklet.server import openapi
-from tracklet.server.routes import accounts, events, history, runs
+from tracklet.server.blobs import Blobs
+from tracklet.server.routes import accounts, events, files, history, runs
 from tracklet.server.store import Store
 from tracklet.server.store.accounts import User
 
@@ -36,19 +37,21 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return JSON(Problem(status=exc.status_code, title=str(exc.detail), detail=""), status_code=exc.status_code)
 
 
-def create_app(store: Store, *, allow_anonymous: bool = False, local_user: User | None = None) -> Starlette:
+def create_app(store: Store, blobs: Blobs | None = None, *, allow_anonymous: bool = False,
+               local_user: User | None = None) -> Starlette:
     """The application over ``store``. ``local_user`` answers requests that carry no API key
     (only for ``tracklet ui``, which listens on the loopback interface)."""
     api_routes = [
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi_document, methods=["GET"]),
-        *accounts.routes, *runs.routes, *history.routes, *events.routes,
+        *accounts.routes, *runs.routes, *history.routes, *events.routes, *files.routes,
     ]
     app = Starlette(
         routes=[Mount(API_PREFIX, routes=api_routes)],
         exception_handlers={ApiError: api_error, HTTPException: http_error},
     )
     app.state.store = store
+    app.state.blobs = blobs
     app.state.allow_anonymous = allow_anonymous
     app.state.local_user = local_user
     return app

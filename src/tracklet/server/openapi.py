@@ -45,6 +45,10 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Any, Any]] = {
         "One metric downsampled into buckets keeping each bucket's first, last, min and max (key, buckets, "
         "min_step, max_step)", None, p.Series),
     ("GET", "/runs/{entity}/{project}/{run_id}/history/export"): ("Every row, streamed as NDJSON", None, None),
+    ("GET", "/runs/{entity}/{project}/{run_id}/files"): ("Files saved with the run", None, list[p.RunFile]),
+    ("PUT", "/runs/{entity}/{project}/{run_id}/files/{path}"): ("Upload a file (the body is its bytes)", None,
+                                                                 p.RunFile),
+    ("GET", "/runs/{entity}/{project}/{run_id}/files/{path}"): ("Download a file", None, None),
     ("GET", "/events"): ("Server-sent events: which runs changed (entity, project)", None, None),
 }
 
@@ -55,7 +59,8 @@ def api_routes(routes: list[Any]) -> set[tuple[str, str]]:
         if isinstance(route, Mount):
             found |= {(m, route.path + path) for m, path in api_routes(route.routes)}
         elif isinstance(route, Route):
-            found |= {(m, route.path) for m in (route.methods or ()) if m != "HEAD"}
+            path = re.sub(r"{(\w+):\w+}", r"{\1}", route.path)  # "{path:path}" → "{path}"
+            found |= {(m, path) for m in (route.methods or ()) if m != "HEAD"}
     return found
 
 

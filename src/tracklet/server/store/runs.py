@@ -366,9 +366,11 @@ def update_run(conn: Connection, ref: RunRef, run_id: str, change: RunUpdate) ->
     return _reload(conn, row.pk)
 
 
-def delete_run(conn: Connection, ref: RunRef, run_id: str) -> None:
+def delete_run(conn: Connection, ref: RunRef, run_id: str) -> int:
+    """Delete the run and its history; return its key (for removing its files)."""
     row = require_run(conn, ref, run_id, lock=True)
     conn.execute(delete(runs).where(runs.c.pk == row.pk))
+    return int(row.pk)
 
 
 def project_infos(conn: Connection, entity_id: int) -> list[tuple[str, int, float | None]]:
