@@ -159,3 +159,17 @@ def api(server: ServerProcess, key: str | None = None):  # type: ignore[no-untyp
 
     headers = {"Authorization": f"Bearer {key or server.admin_key}"} if key != "" else {}
     return httpx.Client(base_url=server.url + "/api/v1", headers=headers, timeout=30)
+from tests.postgres import postgres_server, postgres_url  # noqa: E402,F401 - fixtures for every test module
+
+
+@pytest.fixture(autouse=True)
+def _no_run_leaks():  # type: ignore[no-untyped-def]
+    """Tests that call ``tracklet.init`` in this process start with no active run, and a run a
+    failing test left open is finished, so that it cannot leak into the next test."""
+    from tracklet.sdk import lifecycle
+
+    for run in reversed(lifecycle.active()):
+        run.finish()
+    yield
+    for run in reversed(lifecycle.active()):
+        run.finish()

@@ -14,20 +14,7 @@ import yaml
 
 import tracklet
 from tests.conftest import only_run, state_of
-from tracklet.sdk import lifecycle, local
-
-
-@pytest.fixture(autouse=True)
-def _no_run_leaks():  # type: ignore[no-untyped-def]
-    """Each test starts with no active run, and any run a failing test left open is finished."""
-    _finish_active_runs()
-    yield
-    _finish_active_runs()
-
-
-def _finish_active_runs() -> None:
-    for run in reversed(lifecycle.active()):
-        run.finish()
+from tracklet.sdk import local
 
 
 def recorded(run: tracklet.Run) -> local.LocalRun:

@@ -21,24 +21,10 @@ import yaml
 
 import tracklet
 from tests.conftest import history_rows, only_run, run_dirs, state_of
-from tracklet.sdk import lifecycle
 
 ID_PATTERN = re.compile(r"^[a-z0-9]{8}$")
 NAME_PATTERN = re.compile(r"^[a-z]+-[a-z]+-(\d+)$")
 DIR_PATTERN = re.compile(r"^offline-run-(\d{8}_\d{6})-(.+)$")
-
-
-@pytest.fixture(autouse=True)
-def _no_run_leaks():  # type: ignore[no-untyped-def]
-    """Each test starts with no active run, and any run a failing test left open is finished."""
-    _finish_active_runs()
-    yield
-    _finish_active_runs()
-
-
-def _finish_active_runs() -> None:
-    for run in reversed(lifecycle.active()):
-        run.finish()
 
 
 def run_python(script: Path, cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -20,19 +20,6 @@ from tracklet.sdk import lifecycle, local
 NO_SERVER_NOTICE = "No Tracklet server configured"
 
 
-@pytest.fixture(autouse=True)
-def _no_run_leaks():  # type: ignore[no-untyped-def]
-    """Each test starts with no active run, and any run a failing test left open is finished."""
-    _finish_active_runs()
-    yield
-    _finish_active_runs()
-
-
-def _finish_active_runs() -> None:
-    for run in reversed(lifecycle.active()):
-        run.finish()
-
-
 def recorded(run: tracklet.Run) -> local.LocalRun:
     assert run.sync_dir is not None
     return local.LocalRun(Path(run.sync_dir), run.id)

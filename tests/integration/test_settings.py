@@ -17,22 +17,8 @@ import pytest
 
 import tracklet
 from tests.conftest import only_run, run_dirs, state_of
-from tracklet.sdk import lifecycle
 
 NO_SERVER_NOTICE = "No Tracklet server configured"
-
-
-@pytest.fixture(autouse=True)
-def _no_run_leaks():  # type: ignore[no-untyped-def]
-    """Each test starts with no active run, and any run a failing test left open is finished."""
-    _finish_active_runs()
-    yield
-    _finish_active_runs()
-
-
-def _finish_active_runs() -> None:
-    for run in reversed(lifecycle.active()):
-        run.finish()
 
 
 def write_settings(path: Path, **values: str) -> Path:

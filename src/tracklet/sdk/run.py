@@ -14,7 +14,7 @@ from typing import Any
 
 from tracklet.errors import Error, UsageError
 from tracklet.runlog import Record, RecordType, RunLogWriter, RunState, encode, encode_history
-from tracklet.runlog.metrics import SUMMARY_OPS, Path as MetricPath, split_name
+from tracklet.runlog.metrics import SUMMARY_OPS, Path as MetricPath
 from tracklet.sdk.config import Config
 from tracklet.sdk.files import RunFiles, FileKeeper, close_logger
 from tracklet.sdk.printer import Printer
