@@ -5,24 +5,32 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Iterator
+from unittest.mock import patch
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, create_engine, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, insert, select, update
 
+from tracklet.runlog.metrics import join_path
 from tracklet.server.store import schema, series
-from tracklet.server.store.series import BLOCK_SIZE
 
 
-@pytest.fixture
-def conn() -> Iterator[Connection]:
+def new_engine() -> Engine:
+    """A fresh database with the schema, one entity and one project."""
     engine = create_engine("sqlite://")
     schema.metadata.create_all(engine)
     with engine.begin() as connection:
         connection.execute(insert(schema.entities).values(id=1, name="alice", kind="user", created_at=0.0))
         connection.execute(insert(schema.projects).values(id=1, entity_id=1, name="p", created_at=0.0))
+    return engine
+
+
+@pytest.fixture
+def conn() -> Iterator[Connection]:
+    engine = new_engine()
+    with engine.begin() as connection:
         yield connection
     engine.dispose()
 
@@ -39,7 +47,8 @@ def make_run(conn: Connection, pk: int) -> int:
 
 def blocks(conn: Connection, run_pk: int, key_id: int = 0, segment: int = 0) -> list:
     sb = schema.series_blocks.c
-    query = select(schema.series_blocks).where(sb.run_pk == run_pk, sb.key_id == key_id, sb.segment == segment)
+    columns = (sb.block_no, sb.first_step, sb.last_step, sb.count.label("n"), sb.min, sb.max, sb.data)
+    query = select(*columns).where(sb.run_pk == run_pk, sb.key_id == key_id, sb.segment == segment)
     return conn.execute(query.order_by(sb.block_no)).all()
 
 
@@ -50,15 +59,19 @@ def test_round_trip_of_many_keys_in_first_seen_order(conn: Connection) -> None:
     run = make_run(conn, 1)
     rng = np.random.default_rng(1)
     data = {f"k{i}": (np.arange(0, 300, i + 1), rng.normal(size=len(range(0, 300, i + 1)))) for i in range(20)}
-    series.append(conn, run, 0, {"train.loss": ([0, 1], [1.5, 2.5]), **{k: data[k] for k in list(data)[:10]}})
+    float32s = rng.normal(size=9000).astype(np.float32).astype(np.float64)  # zero low bytes: planes compress
+    data["irregular"] = (np.cumsum(rng.integers(1, 10**9, 9000)), float32s)
+    nested = join_path(("eval", "acc.top1"))  # "eval.acc\\.top1": keys are metric paths, stored as written
+    series.append(conn, run, 0, {nested: ([0, 1], [1.5, 2.5]), **{k: data[k] for k in list(data)[:10]}})
     series.append(conn, run, 0, {k: data[k] for k in list(data)[10:]})
-    assert series.keys(conn, run) == ["train.loss", *data]
+    assert series.keys(conn, run) == [nested, *data]
+    assert series.read(conn, run, "eval.acc\\.top1", ALL)[1].tolist() == [1.5, 2.5]
     for key, (steps, values) in data.items():
         got_s, got_v = series.read(conn, run, key, ALL)
         assert got_s.dtype == np.int64 and got_v.dtype == np.float64
         assert np.array_equal(got_s, steps) and np.array_equal(got_v, values)
     assert series.read(conn, run, "missing", ALL)[0].size == 0
-    assert series.read(conn, run, "train.loss", {})[0].size == 0  # no visible segment
+    assert series.read(conn, run, nested, {})[0].size == 0  # no visible segment
 
 
 def test_block_boundaries_counts_and_min_max(conn: Connection) -> None:
@@ -67,7 +80,7 @@ def test_block_boundaries_counts_and_min_max(conn: Connection) -> None:
     for lo, hi in [(0, 1000), (1000, 1001), (1001, 9000), (9000, 10_000)]:  # odd batches fill the open block
         series.append(conn, run, 0, {"x": (range(lo, hi), values[lo:hi])})
     rows = blocks(conn, run)
-    assert [(r.block_no, r.count, r.first_step, r.last_step) for r in rows] == [
+    assert [(r.block_no, r.n, r.first_step, r.last_step) for r in rows] == [
         (0, 4096, 0, 4095), (1, 4096, 4096, 8191), (2, 1808, 8192, 9999)
     ]  # fmt: skip
     for r in rows:
@@ -97,9 +110,35 @@ def test_resend_reaching_back_over_full_blocks_keeps_the_layout(conn: Connection
     run = make_run(conn, 1)
     series.append(conn, run, 0, {"x": (range(10_000), np.zeros(10_000))})
     series.append(conn, run, 0, {"x": (range(4000, 5001), np.ones(1001))})
-    assert [(r.block_no, r.count, r.max) for r in blocks(conn, run)] == [(0, 4096, 1.0), (1, 4096, 1.0), (2, 1808, 0.0)]
+    assert [(r.block_no, r.n, r.max) for r in blocks(conn, run)] == [(0, 4096, 1.0), (1, 4096, 1.0), (2, 1808, 0.0)]
     steps, values = series.read(conn, run, "x", ALL)
     assert np.array_equal(steps, np.arange(10_000)) and values.sum() == 1001 and values[4000:5001].all()
+
+
+batches = st.lists(st.lists(st.tuples(st.integers(0, 60), st.floats(-1e6, 1e6)), max_size=25), min_size=1, max_size=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches)
+def test_appending_matches_a_dict_of_latest_values_with_tiny_blocks(calls: list[list[tuple[int, float]]]) -> None:
+    engine = new_engine()
+    expected: dict[int, float] = {}
+    with engine.begin() as conn, patch.object(series, "BLOCK_SIZE", 4):
+        make_run(conn, 1)
+        for call in calls:
+            batch = dict(call)  # one value per step within a call, steps sorted
+            steps = sorted(batch)
+            series.append(conn, 1, 0, {"x": (steps, [batch[s] for s in steps])})
+            expected.update(batch)
+        steps, values = series.read(conn, 1, "x", ALL)
+        assert steps.tolist() == sorted(expected) and values.tolist() == [expected[s] for s in sorted(expected)]
+        rows = blocks(conn, 1) if expected else []
+        assert [r.n for r in rows[:-1]] == [4] * (len(rows) - 1) and all(1 <= r.n <= 4 for r in rows)
+        assert [r.block_no for r in rows] == list(range(len(rows)))
+        for r in rows:
+            chunk = [expected[s] for s in sorted(expected) if r.first_step <= s <= r.last_step]
+            assert (len(chunk), r.min, r.max) == (r.n, min(chunk), max(chunk))
+    engine.dispose()
 
 
 def test_integer_flag(conn: Connection) -> None:
@@ -237,12 +276,15 @@ def test_downsample_nan_never_wins_and_ints_stay_ints() -> None:
     assert ints["max"].dtype == np.int64 and ints["max"].tolist() == [12, 27]
 
 
-def reference(steps: list[int], values: list[float], buckets: int) -> list[tuple]:
-    """Plain-Python M4 over the data's range: (first, last, min, max, count) per non-empty bucket."""
-    lo, span = steps[0], steps[-1] - steps[0] + 1
+def reference(steps: list[int], values: list[float], buckets: int, lo: int, hi: int) -> list[tuple]:
+    """Plain-Python M4 over [lo, hi]: (first, last, min, max, count) per non-empty bucket."""
+    span = hi - lo + 1
     groups: dict[int, list[tuple[int, float]]] = {}
     for s, v in zip(steps, values):
-        groups.setdefault((s - lo) * buckets // span, []).append((s, v))
+        if lo <= s <= hi:
+            groups.setdefault((s - lo) * buckets // span, []).append((s, v))
+    if sum(len(points) for points in groups.values()) <= buckets:  # no loss: one bucket per point
+        return [((s, v), (s, v), (s, v), (s, v), 1) for points in groups.values() for s, v in points]
     out = []
     for points in groups.values():
         real = [p for p in points if not math.isnan(p[1])]
@@ -260,15 +302,16 @@ def reference(steps: list[int], values: list[float], buckets: int) -> list[tuple
         max_size=300,
     ),
     st.integers(1, 40),
+    st.none() | st.tuples(st.integers(0, 8000), st.integers(0, 8000)).map(sorted),
 )
-def test_downsample_matches_a_plain_python_reference(points: list[tuple[int, float]], buckets: int) -> None:
+def test_downsample_matches_a_plain_python_reference(
+    points: list[tuple[int, float]], buckets: int, window: list[int] | None
+) -> None:
     steps = np.cumsum([gap for gap, _ in points])
     values = [v for _, v in points]
-    out = series.downsample(steps, np.array(values), buckets)
-    if len(points) <= buckets:
-        expected = [((s, v), (s, v), (s, v), (s, v), 1) for s, v in zip(steps.tolist(), values)]
-    else:
-        expected = reference(steps.tolist(), values, buckets)
+    lo, hi = window or (int(steps[0]), int(steps[-1]))
+    out = series.downsample(steps, np.array(values), buckets, *(window or (None, None)))
+    expected = reference(steps.tolist(), values, buckets, lo, hi)
     got = list(
         zip(
             zip(out["first_step"].tolist(), out["first"].tolist()),
@@ -284,3 +327,6 @@ def test_downsample_matches_a_plain_python_reference(points: list[tuple[int, flo
         assert g[4] == e[4]
         for gp, ep in zip(g[:4], e[:4]):
             assert gp[0] == ep[0] and same(gp[1], ep[1]), (g, e)
+    if out["count"].sum() > buckets:  # bucketed: each bucket starts at the least step it covers
+        grid = [lo + -(-b * (hi - lo + 1) // buckets) for b in range(buckets)]
+        assert set(out["bucket_start"].tolist()) <= set(grid)

@@ -8,7 +8,7 @@ hold fewer points, and blocks cover disjoint, increasing step ranges, so ``first
 
 Block ``data`` layout (integers little-endian)::
 
-    data   = kind: u8 | count: u32 | first: i64 | stride: i64 | [deltas] | plane × 8
+    data   = kind: u8 | count: u32 | first: i64 | stride: i64 (21 bytes) | [deltas] | plane × 8
     kind   = 0: values are float64 | 1: values are int64
     stride > 0: the steps are first + i·stride (regular steps need no stream at all)
     stride = 0: a `deltas` stream follows: steps[i+1] - steps[i] as (count - 1) × i64
@@ -30,14 +30,14 @@ import zlib
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import Connection, and_, delete, false, func, insert, or_, select, tuple_, update
+from sqlalchemy import Column, ColumnElement, Connection, and_, delete, false, func, insert, or_, select, tuple_, update
 
 from tracklet.server.store.schema import history_objects, series_blocks, series_keys
 
 BLOCK_SIZE = 4096
 _HEADER = struct.Struct("<BIqq")
 _HEAD = struct.Struct("<I")
-_RAW, _ZLIB, _REPEAT = 0, 1, 2
+_ZLIB, _REPEAT = 1, 2  # stream modes (0: raw)
 _EMPTY_STEPS = np.empty(0, np.int64)
 
 Columns = dict[str, tuple[Sequence[int] | np.ndarray, Sequence[float | int] | np.ndarray]]
@@ -84,8 +84,7 @@ def _decode_into(data: bytes | memoryview, steps: np.ndarray, raw: np.ndarray) -
     is_int, count, first, stride = _HEADER.unpack_from(data)
     pos = _HEADER.size
     if stride:
-        np.multiply(np.arange(count, dtype=np.int64), stride, out=steps)
-        steps += first
+        steps[:] = np.arange(count, dtype=np.int64) * stride + first
     else:
         deltas, pos = _unstream(data, pos, 8 * (count - 1))
         steps[0] = first
@@ -141,13 +140,14 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
     ids = _ensure_keys(conn, run_pk, {key: v.dtype.kind == "i" for key, (_, v) in arrays.items()})
 
     sb, newest = series_blocks.c, series_blocks.alias("newest").c
+    block_columns = (sb.key_id, sb.block_no, sb.first_step, sb.last_step, sb.count.label("n"), sb.data)
     last_no = select(func.max(newest.block_no)).where(
         newest.run_pk == sb.run_pk, newest.key_id == sb.key_id, newest.segment == sb.segment
     )
     open_blocks = {  # the last block of each key's series in this segment
         row.key_id: row
         for row in conn.execute(
-            select(series_blocks).where(
+            select(*block_columns).where(
                 sb.run_pk == run_pk, sb.segment == segment, sb.key_id.in_(list(ids.values())),
                 sb.block_no == last_no.scalar_subquery(),
             )
@@ -159,9 +159,9 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
         this = and_(sb.run_pk == run_pk, sb.key_id == key_id, sb.segment == segment)
         rows: list = []
         if tail is not None and steps[0] <= tail.first_step and tail.block_no > 0:  # rare: a re-send reaching back
-            reached = select(series_blocks).where(this, sb.last_step >= int(steps[0]))
+            reached = select(*block_columns).where(this, sb.last_step >= int(steps[0]))
             rows = conn.execute(reached.order_by(sb.block_no)).all()
-        elif tail is not None and (tail.count < BLOCK_SIZE or steps[0] <= tail.last_step):
+        elif tail is not None and (tail.n < BLOCK_SIZE or steps[0] <= tail.last_step):
             rows = [tail]
         start_no = rows[0].block_no if rows else 0 if tail is None else tail.block_no + 1
         if rows:  # rewrite the affected blocks: stored points merged with the new ones, re-chunked
@@ -179,28 +179,19 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
 
 def _ensure_keys(conn: Connection, run_pk: int, integer: dict[str, bool]) -> dict[str, int]:
     """key → key_id, creating missing keys and clearing `integer` of keys that got a float."""
-    known = {
-        row.key: row
-        for row in conn.execute(
-            select(series_keys.c.key, series_keys.c.key_id, series_keys.c.integer).where(series_keys.c.run_pk == run_pk)
-        )
-    }
+    sk = series_keys.c
+    known = {row.key: row for row in conn.execute(select(sk.key, sk.key_id, sk.integer).where(sk.run_pk == run_pk))}
     next_id = max((row.key_id for row in known.values()), default=-1) + 1
+    ids = {key: row.key_id for key, row in known.items()}
     fresh = [key for key in integer if key not in known]
+    ids.update((key, next_id + i) for i, key in enumerate(fresh))
     if fresh:
-        conn.execute(
-            insert(series_keys),
-            [{"run_pk": run_pk, "key_id": next_id + i, "key": key, "integer": integer[key]} for i, key in enumerate(fresh)],
-        )
-    cleared = [known[key].key_id for key in integer if key in known and known[key].integer and not integer[key]]
+        rows = [{"run_pk": run_pk, "key_id": ids[key], "key": key, "integer": integer[key]} for key in fresh]
+        conn.execute(insert(series_keys), rows)
+    cleared = [ids[key] for key in integer if key in known and known[key].integer and not integer[key]]
     if cleared:
-        conn.execute(
-            update(series_keys)
-            .where(series_keys.c.run_pk == run_pk, series_keys.c.key_id.in_(cleared))
-            .values(integer=False)
-        )
-    ids = {key: next_id + i for i, key in enumerate(fresh)}
-    return {key: known[key].key_id if key in known else ids[key] for key in integer}
+        conn.execute(update(series_keys).where(sk.run_pk == run_pk, sk.key_id.in_(cleared)).values(integer=False))
+    return {key: ids[key] for key in integer}
 
 
 def keys(conn: Connection, run_pk: int) -> list[str]:
@@ -213,6 +204,21 @@ def _upper(limit: int | None, max_step: int | None) -> int | None:
     return limit if max_step is None else max_step if limit is None else min(limit, max_step)
 
 
+def _visible(
+    segment: Column, first: Column, last: Column, visible_until: Visibility, min_step: int | None, max_step: int | None
+) -> ColumnElement[bool]:
+    """SQL condition: rows whose steps [first, last] overlap the visible part of [min_step, max_step]."""
+    ranges = []
+    for seg, limit in visible_until.items():
+        cond = [segment == seg]
+        if (hi := _upper(limit, max_step)) is not None:
+            cond.append(first <= hi)
+        if min_step is not None:
+            cond.append(last >= min_step)
+        ranges.append(and_(*cond))
+    return or_(false(), *ranges)
+
+
 def read(
     conn: Connection,
     run_pk: int,
@@ -223,18 +229,11 @@ def read(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Visible points of one key in [min_step, max_step], in step order, across segments."""
     sk, sb = series_keys.c, series_blocks.c
-    ranges = []
-    for seg, limit in visible_until.items():
-        cond = [sb.segment == seg]
-        if (hi := _upper(limit, max_step)) is not None:
-            cond.append(sb.first_step <= hi)
-        if min_step is not None:
-            cond.append(sb.last_step >= min_step)
-        ranges.append(and_(*cond))
     # one query: the key's row, joined to just the blocks that overlap the visible range
-    blocks_on = and_(sb.run_pk == sk.run_pk, sb.key_id == sk.key_id, or_(false(), *ranges))
+    visible = _visible(sb.segment, sb.first_step, sb.last_step, visible_until, min_step, max_step)
+    blocks_on = and_(sb.run_pk == sk.run_pk, sb.key_id == sk.key_id, visible)
     rows = conn.execute(
-        select(sk.integer, sb.segment, sb.count, sb.data)
+        select(sk.integer, sb.segment, sb.count.label("n"), sb.data)  # Row.count is a tuple method in 2.0
         .select_from(series_keys.outerjoin(series_blocks, blocks_on))
         .where(sk.run_pk == run_pk, sk.key == key)
         .order_by(sb.segment, sb.block_no)
@@ -245,12 +244,12 @@ def read(
     dtype = np.int64 if integer else np.float64
     rows = [row for row in rows if row.data is not None]  # no visible block: the key's row alone
     # decode straight into one output buffer: no per-block arrays to concatenate
-    total = sum(row.count for row in rows)
+    total = sum(row.n for row in rows)
     steps, raw = np.empty(total, np.int64), np.empty((total, 8), np.uint8)
     spans: dict[int, list[int]] = {}  # segment → its [start, end) in the buffer
     int_blocks, pos = [], 0
     for row in rows:
-        end = pos + row.count
+        end = pos + row.n
         if _decode_into(row.data, steps[pos:end], raw[pos:end]) and not integer:
             int_blocks.append((pos, end))
         spans.setdefault(row.segment, [pos, end])[1] = end
@@ -366,16 +365,9 @@ def read_objects(
     keys: Sequence[str] | None = None,
 ) -> list[tuple[int, str, bytes]]:
     """Visible (step, key, value) in step order (then key); the latest segment wins a (step, key)."""
-    if not visible_until:
-        return []
     ho = history_objects.c
-    ranges = []
-    for seg, limit in visible_until.items():
-        hi = _upper(limit, max_step)
-        ranges.append(and_(ho.segment == seg, ho.step <= hi) if hi is not None else ho.segment == seg)
-    query = select(ho.step, ho.key, ho.value).where(ho.run_pk == run_pk, or_(*ranges))
-    if min_step is not None:
-        query = query.where(ho.step >= min_step)
+    visible = _visible(ho.segment, ho.step, ho.step, visible_until, min_step, max_step)
+    query = select(ho.step, ho.key, ho.value).where(ho.run_pk == run_pk, visible)
     if keys is not None:
         query = query.where(ho.key.in_(list(keys)))
     latest: dict[tuple[int, str], bytes] = {}
