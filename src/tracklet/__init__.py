@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tracklet.sdk.run import Metric, Run
 
 __all__ = [
+    "Api",
     "AuthenticationError",
     "CommError",
     "Error",
@@ -78,4 +79,8 @@ def __getattr__(name: str) -> Any:
         from tracklet.sdk.run import Run
 
         return Run
+    if name == "Api":
+        from tracklet.api import Api
+
+        return Api
     raise AttributeError(f"module 'tracklet' has no attribute {name!r}")

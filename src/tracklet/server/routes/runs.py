@@ -10,8 +10,9 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from tracklet.protocol import RecordAck, RecordBatch, RunHandshake, RunHandshakeReply, RunInfo, RunUpdate
-from tracklet.server.http import JSON, body, caller, entity_id_for, store
-from tracklet.server.store import runs
+from tracklet.server.errors import BadRequest
+from tracklet.server.http import JSON, body, caller, entity_id_for, query_int, store
+from tracklet.server.store import filters, runs
 from tracklet.server.store.accounts import User
 from tracklet.server.store.runs import RunRef
 
@@ -60,12 +61,21 @@ async def upload_records(request: Request) -> JSON:
 
 
 async def list_runs(request: Request) -> JSON:
+    """Query: ``filters`` (a JSON filter document, see ``store.filters``), ``order``, ``limit``, ``offset``."""
     user = await caller(request)
+    condition = filters.parse_filter(request.query_params.get("filters"))
+    order = filters.parse_order(request.query_params.get("order"))
+    limit = query_int(request, "limit", 1000, minimum=1)
+    offset = query_int(request, "offset", 0, minimum=0)
+    assert limit is not None and offset is not None
+    if limit > 10_000:
+        raise BadRequest(f"query parameter 'limit' must be at most 10000, got {limit}")
 
     def work() -> list[RunInfo]:
         with store(request).read() as conn:
             ref = _path_ref(request, conn, user)
-            return [run_info(ref, row) for row in runs.list_runs(conn, ref)]
+            found = filters.select(runs.list_runs(conn, ref), condition, order)
+            return [run_info(ref, row) for row in found[offset:offset + limit]]
 
     return JSON(await run_in_threadpool(work))
 
@@ -98,7 +108,9 @@ async def delete_run(request: Request) -> JSON:
 
     def work() -> None:
         with store(request).transaction() as conn:
-            runs.delete_run(conn, _path_ref(request, conn, user), request.path_params["run_id"])
+            pk = runs.delete_run(conn, _path_ref(request, conn, user), request.path_params["run_id"])
+        if request.app.state.blobs is not None:
+            request.app.state.blobs.delete_run(str(pk))
 
     await run_in_threadpool(work)
     return JSON({"deleted": request.path_params["run_id"]})
