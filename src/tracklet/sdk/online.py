@@ -13,11 +13,15 @@ from tracklet.sdk.printer import Printer
 from tracklet.settings import Settings, child_environment
 
 
+QUICK_HANDSHAKE_SECONDS = 3.0
+
+
 def handshake(s: Settings, project: str, run_id: str, printer: Printer) -> dict[str, Any] | None:
     """Create or resume the run on the server, retrying within ``init_timeout``.
 
     Returns the server's answer, or None when the server could not be reached and the run
-    can carry on locally (the agent then opens it when the server is back).
+    can carry on locally (the agent then opens it when the server is back). Never waits past
+    ``init_timeout``.
     """
     from tracklet.api.transport import ServerAuthError, ServerError, Transport, retryable
     from tracklet.protocol import RunHandshake
@@ -29,7 +33,12 @@ def handshake(s: Settings, project: str, run_id: str, printer: Printer) -> dict[
         resume_from=str(s.resume_from) if s.resume_from else None,
         fork_from=str(s.fork_from) if s.fork_from else None,
     )
-    deadline = time.monotonic() + s.init_timeout
+    # A new run loses nothing by starting locally (its agent opens it on the server later),
+    # so it waits for the server only briefly; resuming, rewinding and forking need the
+    # server's answer to know where to continue, so they wait up to init_timeout.
+    continues = s.resume is not None or s.resume_from is not None or s.fork_from is not None
+    patience = s.init_timeout if continues else min(s.init_timeout, QUICK_HANDSHAKE_SECONDS)
+    deadline = time.monotonic() + patience
     delay = 0.25
     last_error: Exception | None = None
     with Transport(s.base_url, s.api_key, timeout=max(1.0, min(10.0, s.init_timeout))) as transport:
@@ -48,15 +57,15 @@ def handshake(s: Settings, project: str, run_id: str, printer: Printer) -> dict[
                 break
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
-    needs_server = s.resume in ("must", "never") or s.resume_from is not None or s.fork_from is not None
-    if needs_server:
+    # allow/auto can carry on from this machine's own copy of the run; these cannot:
+    if s.resume in ("must", "never") or s.resume_from is not None or s.fork_from is not None:
         raise CommError(
             f"Timed out after {s.init_timeout:g} s reaching the Tracklet server at {s.base_url} ({last_error}); "
-            f"resume={s.resume!r} needs its answer. Consider increasing the init_timeout setting.",
+            f"resume={s.resume!r} / resume_from / fork_from need its answer. Consider increasing the init_timeout setting.",
             last_error,
         )
     printer.warn(
-        f"could not reach the Tracklet server at {s.base_url} within {s.init_timeout:g} s; "
+        f"could not reach the Tracklet server at {s.base_url} within {patience:g} s; "
         "recording locally, and the upload starts when the server is back."
     )
     return None
