@@ -41,7 +41,7 @@ def handshake(s: Settings, project: str, run_id: str, printer: Printer) -> dict[
     deadline = time.monotonic() + patience
     delay = 0.25
     last_error: Exception | None = None
-    with Transport(s.base_url, s.api_key, timeout=max(1.0, min(10.0, s.init_timeout))) as transport:
+    with Transport(s.base_url, s.api_key, timeout=max(0.5, min(10.0, patience))) as transport:
         while True:
             try:
                 return transport.call("POST", "/runs", request)  # type: ignore[no-any-return]
