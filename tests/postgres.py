@@ -1,10 +1,11 @@
 """A private PostgreSQL server for the test session, and a fresh database per test.
 
 The cluster lives in a temporary directory, listens on 127.0.0.1 only (a free port, unix
-socket in that directory, trust authentication) and runs with ``fsync=off``: it holds
-nothing worth keeping. ``initdb`` refuses to run as root, so as root the server runs as
-the ``postgres`` system user. Debian's ``postgresql`` package provides the binaries
-(``.ci/run`` installs it); without them the tests that need PostgreSQL fail, never skip.
+socket in that directory, trust authentication), sorts text with ICU's en-US collation
+(PostgreSQL 15 or later) and runs with ``fsync=off``: it holds nothing worth keeping.
+``initdb`` refuses to run as root, so as root the server runs as the ``postgres`` system
+user. Debian's ``postgresql`` package provides the binaries (``.ci/run`` installs it);
+without them the tests that need PostgreSQL fail, never skip.
 """
 
 from __future__ import annotations
@@ -78,14 +79,15 @@ def postgres_server() -> Iterator[PostgresServer]:
     data, log = root / "data", root / "server.log"
 
     def run(*args: str) -> None:
-        result = subprocess.run([*as_postgres, *args], capture_output=True, text=True, timeout=120)
+        result = subprocess.run([*as_postgres, *args], check=False, capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
             server_log = log.read_text(errors="replace") if log.exists() else ""
             pytest.fail(f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}{server_log}", pytrace=False)
 
     try:
-        run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C",
-            "--no-sync", "--no-instructions")
+        # a natural-language collation, as production clusters have: text orders differently than in SQLite
+        run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+            "--locale-provider=icu", "--icu-locale=en-US", "--locale=C.UTF-8", "--no-sync", "--no-instructions")
         port = _free_port()
         options = " ".join([f"-p {port}", f"-k {root}", *(f"-c {k}={v}" for k, v in SETTINGS.items())])
         run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start")
@@ -93,7 +95,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     finally:
         if (data / "postmaster.pid").exists():
             subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
-                           capture_output=True, timeout=60)
+                           check=False, capture_output=True, timeout=60)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -53,11 +53,21 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"tracklet server: this machine now logs runs to {url} as {admin.name} ({path})")
         else:
             print(f"tracklet server: the administrator's API key (shown once): {key}")
-    print(f"tracklet server: listening on {url} (store {store_url})", flush=True)
+    print(f"tracklet server: listening on {url} (store {_without_password(store_url)})", flush=True)
     files_dir = Path(args.files) if args.files else data_dir / "files"
     app = create_app(store, LocalBlobs(files_dir), allow_anonymous=args.allow_anonymous)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
+
+
+def _without_password(url: str) -> str:
+    """The store URL as it may be printed."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("://", 1)[0] + "://…"
 
 
 def _admin_name() -> str:

@@ -21,7 +21,11 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
+        """A write transaction. On SQLite it takes the write lock at once (BEGIN IMMEDIATE), so
+        that concurrent writers to one run are serialised from their first read."""
         with self.engine.begin() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
             yield connection
 
     @contextmanager
@@ -36,4 +40,8 @@ class Store:
 def open_store(url: str) -> Store:
     """Connect to ``sqlite:///path`` or ``postgresql://…`` and bring its schema up to date."""
     engine = database.create(url)
-    return Store(engine, database.migrate(engine))
+    try:
+        return Store(engine, database.migrate(engine))
+    except BaseException:
+        engine.dispose()  # a refused schema must not leave pooled connections behind
+        raise

@@ -114,9 +114,9 @@ def entities_of(conn: Connection, user: User) -> list[tuple[str, str, str]]:
         select(entities.c.name, entities.c.kind, memberships.c.role)
         .join(memberships, memberships.c.entity_id == entities.c.id)
         .where(memberships.c.user_id == user.id)
-        .order_by(entities.c.kind.desc(), entities.c.name)
     ).all()
-    return [(r.name, r.kind, r.role) for r in rows]
+    # sorted here, by code point: a database's collation (PostgreSQL's locale) would vary the order
+    return sorted(((r.name, r.kind, r.role) for r in rows), key=lambda e: (e[1] != "user", e[0]))
 
 
 def create_key(conn: Connection, user: User) -> tuple[str, str]:

@@ -8,9 +8,10 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x7472_6163_6B6C_6574  # b"tracklet": the PostgreSQL advisory lock held while migrating
 
 
 class SchemaError(Exception):
@@ -52,17 +53,27 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def migrate(engine: Engine) -> str:
-    """Bring the schema to this version's head; refuse a database from a newer Tracklet."""
+    """Bring the schema to this version's head; refuse a database from a newer Tracklet.
+
+    One transaction checks and upgrades, holding a lock from the start, so servers started
+    together on one database migrate one at a time and the others find the work done: an
+    advisory lock on PostgreSQL, the write lock on SQLite (where pysqlite would otherwise
+    run the DDL outside any transaction).
+    """
     config = _alembic_config(engine)
     scripts = ScriptDirectory.from_config(config)
-    current = current_revision(engine)
     known = {script.revision for script in scripts.walk_revisions()}
-    if current is not None and current not in known:
-        raise SchemaError(
-            f"the database schema is at revision {current!r}, which this Tracklet does not know: "
-            "it was written by a newer Tracklet. Upgrade tracklet to use it."
-        )
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        elif connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current is not None and current not in known:
+            raise SchemaError(
+                f"the database schema is at revision {current!r}, which this Tracklet does not know: "
+                "it was written by a newer Tracklet. Upgrade tracklet to use it."
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return scripts.get_current_head() or ""

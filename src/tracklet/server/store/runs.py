@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack
-from sqlalchemy import Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Column, Connection, Row, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from tracklet.protocol import RecordBatch, RunHandshake, RunUpdate
 from tracklet.runlog import RecordType, decode
@@ -47,14 +48,16 @@ def json_safe(value: Any) -> Any:
 
 
 def project_id(conn: Connection, entity_id: int, name: str, create: bool) -> int | None:
-    row = conn.execute(select(projects.c.id).where(projects.c.entity_id == entity_id, projects.c.name == name)).first()
-    if row:
-        return row.id
-    if not create:
-        return None
-    return conn.execute(
-        insert(projects).values(entity_id=entity_id, name=name, created_at=time.time())
-    ).inserted_primary_key[0]
+    query = select(projects.c.id).where(projects.c.entity_id == entity_id, projects.c.name == name)
+    found = conn.execute(query).scalar()
+    if found is not None or not create:
+        return found
+    # Runs starting together may create the project together: the insert that loses does
+    # nothing (both backends spell it ON CONFLICT DO NOTHING) and reads the winner's row.
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(dialect_insert(projects).values(entity_id=entity_id, name=name, created_at=time.time())
+                 .on_conflict_do_nothing())
+    return conn.execute(query).scalar_one()
 
 
 def find_run(conn: Connection, entity_id: int, project: str, run_id: str, lock: bool = False) -> Row[Any] | None:
@@ -64,7 +67,7 @@ def find_run(conn: Connection, entity_id: int, project: str, run_id: str, lock: 
         .where(projects.c.entity_id == entity_id, projects.c.name == project, runs.c.run_id == run_id)
     )
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update(of=runs)  # the run's row only: other runs of the project go on
     return conn.execute(query).first()
 
 
@@ -94,6 +97,8 @@ def _save_state(state: RunState) -> bytes:
 
 def open_run(conn: Connection, ref: RunRef, request: RunHandshake) -> dict[str, Any]:
     """Create, resume, rewind or fork ``request.run_id``; return what the client continues from."""
+    _check_length(request.run_id, runs.c.run_id, "run id")
+    _check_length(ref.project, projects.c.name, "project name")
     existing = find_run(conn, ref.entity_id, ref.project, request.run_id, lock=True)
     if existing is not None and request.first_seq is not None and existing.last_seq >= request.first_seq:
         return _reply(existing, resumed=True)  # this segment was opened before (a repeated sync)
@@ -135,6 +140,13 @@ def open_run(conn: Connection, ref: RunRef, request: RunHandshake) -> dict[str, 
         return _reply(_reload(conn, existing.pk), resumed=False)
     pk = _insert_run(conn, ref, request.run_id)
     return _reply(_reload(conn, pk), resumed=False)
+
+
+def _check_length(value: str, column: Column[str], what: str) -> None:
+    """The column's length limit, on every backend (SQLite does not enforce it)."""
+    limit: int = column.type.length  # type: ignore[attr-defined]
+    if not 1 <= len(value) <= limit:
+        raise BadRequest(f"{what} must be 1 to {limit} characters, got {len(value)}")
 
 
 def _insert_run(conn: Connection, ref: RunRef, run_id: str, branch: dict[str, Any] | None = None) -> int:
@@ -379,9 +391,8 @@ def project_infos(conn: Connection, entity_id: int) -> list[tuple[str, int, floa
         .select_from(projects.outerjoin(runs, runs.c.project_id == projects.c.id))
         .where(projects.c.entity_id == entity_id)
         .group_by(projects.c.id, projects.c.name)
-        .order_by(projects.c.name)
     ).all()
-    return [(name, count, last) for name, count, last in rows]
+    return sorted((name, count, last) for name, count, last in rows)  # by code point, not the database's collation
 
 
 def entity_name(conn: Connection, entity_id: int) -> str:

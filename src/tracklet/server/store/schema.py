@@ -1,26 +1,50 @@
 """The database schema, shared by every SQL backend (SQLite, PostgreSQL).
 
 Alembic migrations in ``server/store/migrations`` create and evolve exactly these tables.
+Lengths of ``String`` columns are limits on every backend: SQLite does not enforce them,
+so the store checks what users choose (names, run ids) before writing; free text is ``Text``.
+``String`` and ``Text`` here are the SQLAlchemy types made safe for every backend (no U+0000).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
+    Dialect,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     MetaData,
-    String,
     Table,
-    Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import String as _String
+from sqlalchemy import Text as _Text
+
+
+class Text(TypeDecorator[str]):
+    """Text every backend can hold: PostgreSQL refuses U+0000 in text, so every backend stores
+    it as U+FFFD (in values and in lookups alike, so a name with U+0000 still finds itself)."""
+
+    impl = _Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return value.replace("\x00", "\ufffd") if type(value) is str and "\x00" in value else value
+
+
+class String(Text):
+    impl = _String
+    cache_ok = True
+
 
 metadata = MetaData()
 
@@ -83,14 +107,14 @@ runs = Table(
     Column("state", String(16), nullable=False),  # running | finished | failed | crashed
     Column("notes", Text),
     Column("tags", JSON, nullable=False),
-    Column("group", String(256), nullable=False, default=""),
-    Column("job_type", String(256), nullable=False, default=""),
-    Column("host", String(256)),
+    Column("group", Text, nullable=False, default=""),
+    Column("job_type", Text, nullable=False, default=""),
+    Column("host", Text),
     Column("config", JSON, nullable=False),
     Column("summary", JSON, nullable=False),
     Column("meta", JSON, nullable=False),
     Column("branch", JSON),  # {"kind": "fork" | "rewind", "run_id", "step"}
-    Column("exit_code", Integer),
+    Column("exit_code", BigInteger),  # sys.exit() takes any int
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("heartbeat_at", Float, nullable=False),
