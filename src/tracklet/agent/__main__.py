@@ -29,7 +29,8 @@ def main(argv: list[str]) -> int:
     with Transport(base_url, api_key) as transport:
         uploader = Uploader(run_dir, transport, log.info)
         try:
-            uploader.run(follow=True)
+            if not uploader.run(follow=True):
+                return 1
         except Exception:
             log.exception("upload stopped; `tracklet sync %s` continues it", run_dir)
             return 1

@@ -25,6 +25,10 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 HEARTBEAT_SECONDS = 10.0
 POLL_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 30.0
+# How long to keep trying an unreachable server once there is nothing more to wait for:
+# the run has ended (an agent), or everything is on disk (sync). `tracklet sync` resumes later.
+GIVE_UP_AFTER_END_SECONDS = 15 * 60.0
+GIVE_UP_SYNC_SECONDS = 60.0
 
 
 def find_log(run_dir: Path) -> Path:
@@ -168,6 +172,7 @@ class Uploader:
         all there is, and a run without an exit record is reported as crashed.
         """
         backoff = 0.5
+        failing_since: float | None = None
         while True:
             self.read_new()
             gone = not follow or not self.writer_alive()
@@ -176,7 +181,7 @@ class Uploader:
             try:
                 if self.unsent or not self.progress.opened:
                     self.send(writer_gone=gone and not self.saw_exit)
-                    backoff = 0.5
+                    backoff, failing_since = 0.5, None
                     continue
                 if self.finished or gone:
                     if gone and not self.saw_exit:
@@ -190,6 +195,12 @@ class Uploader:
             except CommError as exc:
                 if not retryable(exc):
                     raise
+                now = time.monotonic()
+                failing_since = failing_since or now
+                patience = GIVE_UP_SYNC_SECONDS if not follow else GIVE_UP_AFTER_END_SECONDS
+                if (gone or self.saw_exit) and now - failing_since > patience:
+                    self.log(f"giving up after {now - failing_since:.0f} s without the server; `tracklet sync` resumes")
+                    return False
                 delay = min(backoff, MAX_BACKOFF_SECONDS) * (0.5 + random.random())
                 self.log(f"upload failed ({exc}); retrying in {delay:.1f} s")
                 backoff *= 2

@@ -58,7 +58,8 @@ def _sync(args: argparse.Namespace) -> int:
                 continue
             uploader = Uploader(run_dir, transport)
             try:
-                uploader.run(follow=False)
+                if not uploader.run(follow=False):
+                    raise Error("the server could not be reached; nothing is lost, run `tracklet sync` again later")
             except Error as exc:
                 failures += 1
                 print(f"{run_dir}: FAILED: {exc}", file=sys.stderr)

@@ -14,6 +14,7 @@ from tracklet.settings import Settings, child_environment
 
 
 QUICK_HANDSHAKE_SECONDS = 3.0
+STALLED_SECONDS = 10.0
 
 
 def handshake(s: Settings, project: str, run_id: str, printer: Printer) -> dict[str, Any] | None:
@@ -102,23 +103,29 @@ def start_agent(run_dir: Path, s: Settings) -> subprocess.Popen[bytes]:
 
 
 def wait_for_upload(run_dir: Path, last_seq: int, timeout: float, printer: Printer) -> bool:
-    """Wait until the agent has had every record acknowledged, at most ``timeout`` seconds."""
+    """Wait until the agent has had every record acknowledged: at most ``timeout`` seconds, and
+    not at all once the upload has made no progress for ``STALLED_SECONDS`` (server away)."""
     from tracklet.agent.progress import UploadProgress
 
-    started = time.monotonic()
+    started = last_progress = time.monotonic()
+    acked_before = -1
     shown = False
     while True:
         acked = UploadProgress.load(run_dir).acked_seq
+        now = time.monotonic()
         if acked >= last_seq:
             return True
-        waited = time.monotonic() - started
-        if waited > timeout:
+        if acked != acked_before:
+            acked_before, last_progress = acked, now
+        stalled = now - last_progress > STALLED_SECONDS
+        if now - started > timeout or stalled:
+            reason = "the server is not answering" if stalled else f"it did not finish within {timeout:g} s"
             printer.warn(
-                f"the upload did not finish within {timeout:g} s ({last_seq - acked} records left); the agent "
-                f"keeps uploading in the background. If it stops, `tracklet sync {run_dir}` finishes the upload."
+                f"upload incomplete ({last_seq - acked} records left): {reason}. The agent keeps uploading in the "
+                f"background; if it stops, `tracklet sync {run_dir}` finishes the upload. Nothing is lost."
             )
             return False
-        if waited > 0.5 and not shown:
+        if now - started > 0.5 and not shown:
             printer.info(f"Waiting for the upload to finish ({last_seq - acked} records left)...")
             shown = True
         time.sleep(0.05)
