@@ -173,3 +173,27 @@ def test_finished_online_run_uploads_its_files(server: ServerProcess, run_script
         assert {"code/train.py", "config.yaml", "tracklet-metadata.json", "tracklet-summary.json"} <= listing
         code = client.get("/runs/root/files/saved001/files/code/train.py").text
     assert 'project="files"' in code
+
+
+def test_one_metric_of_many_runs_in_one_answer_keeps_spikes(server: ServerProcess) -> None:
+    with api(server) as client:
+        for index in range(3):
+            run_id = f"many000{index}"
+            open_run(client, run_id)
+            values = [float(index)] * 10_000
+            values[4321] = 1e6 * (index + 1)  # a one-step spike
+            records = [START] + [encode_history(s, 1.0, True, {"loss": v}) for s, v in enumerate(values)]
+            assert post_records(client, f"/runs/root/http/{run_id}/records", {"first_seq": 1, "records": records}, True).status_code == 200
+        response = client.get("/projects/root/http/series",
+                              params={"key": "loss", "runs": "many0000,many0001,many0002,ghost", "buckets": 100})
+        assert response.status_code == 200, response.text
+        answer = response.json()
+        assert answer["missing"] == ["ghost"]
+        for index in range(3):
+            columns = answer["runs"][f"many000{index}"]
+            assert columns["downsampled"] is True and len(columns["max"]) == 100
+            assert max(columns["max"]) == 1e6 * (index + 1)
+            assert columns["max_step"][columns["max"].index(max(columns["max"]))] == 4321
+            assert min(columns["min"]) == float(index)
+        assert client.get("/projects/root/http/series", params={"key": "loss"}).status_code == 400
+        assert client.get("/projects/root/nope/series", params={"key": "loss", "runs": "x"}).json()["missing"] == ["x"]

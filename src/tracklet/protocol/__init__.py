@@ -140,19 +140,28 @@ class Series(msgspec.Struct, kw_only=True):
     downsampled: bool
     bucket_start: list[float]
     first_step: list[int]
-    first: list[float | None]
+    first: list[float | str]  # non-finite values as "NaN", "Infinity", "-Infinity"
     last_step: list[int]
-    last: list[float | None]
+    last: list[float | str]
     min_step: list[int]
-    min: list[float | None]
+    min: list[float | str]
     max_step: list[int]
-    max: list[float | None]
+    max: list[float | str]
     count: list[int]
 
 
 class RunFile(msgspec.Struct, kw_only=True):
     path: str
     size: int
+
+
+class ProjectSeries(msgspec.Struct, kw_only=True):
+    """One metric of several runs, downsampled like :class:`Series` (its columns per run)."""
+
+    key: str
+    buckets: int
+    runs: dict[str, dict[str, Any]]
+    missing: list[str]
 
 
 class UserCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -44,6 +44,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Any, Any]] = {
     ("GET", "/runs/{entity}/{project}/{run_id}/history/series"): (
         "One metric downsampled into buckets keeping each bucket's first, last, min and max (key, buckets, "
         "min_step, max_step)", None, p.Series),
+    ("GET", "/projects/{entity}/{project}/series"): (
+        "One metric of many runs (runs=id1,id2,…), downsampled like …/history/series, in one answer", None,
+        p.ProjectSeries),
     ("GET", "/runs/{entity}/{project}/{run_id}/history/export"): ("Every row, streamed as NDJSON", None, None),
     ("GET", "/runs/{entity}/{project}/{run_id}/files"): ("Files saved with the run", None, list[p.RunFile]),
     ("PUT", "/runs/{entity}/{project}/{run_id}/files/{path}"): ("Upload a file (the body is its bytes)", None,

@@ -68,7 +68,37 @@ async def history_series(request: Request) -> JSON:
     def work() -> dict[str, Any]:
         with store(request).read() as conn:
             columns = history.downsampled(conn, _run(request, conn, user), key, buckets, min_step, max_step)
-        return json_safe({"key": key, "buckets": buckets, **columns})
+        return {"key": key, "buckets": buckets, **columns}
+
+    return JSON(await run_in_threadpool(work))
+
+
+MAX_SERIES_RUNS = 1000
+
+
+async def project_series(request: Request) -> JSON:
+    """One metric of many runs of a project, downsampled, in one answer (what a chart panel needs)."""
+    user = await caller(request)
+    key = request.query_params.get("key")
+    run_ids = [r for r in (request.query_params.get("runs") or "").split(",") if r]
+    if not key or not run_ids:
+        raise BadRequest("query parameters 'key' and 'runs' (comma-separated run ids) are required")
+    if len(run_ids) > MAX_SERIES_RUNS:
+        raise BadRequest(f"ask for at most {MAX_SERIES_RUNS} runs at a time")
+    buckets = query_int(request, "buckets", 1000, minimum=1)
+    assert buckets is not None
+    if buckets > MAX_BUCKETS:
+        raise BadRequest(f"buckets must be at most {MAX_BUCKETS}")
+    min_step = query_int(request, "min_step")
+    max_step = query_int(request, "max_step")
+
+    def work() -> dict[str, Any]:
+        with store(request).read() as conn:
+            ref = ref_for(conn, user, request.path_params["entity"], request.path_params["project"])
+            found = {row.run_id: row for row in runs.find_runs(conn, ref, run_ids)}
+            series = {run_id: history.downsampled(conn, found[run_id], key, buckets, min_step, max_step)
+                      for run_id in run_ids if run_id in found}
+        return {"key": key, "buckets": buckets, "runs": series, "missing": [r for r in run_ids if r not in found]}
 
     return JSON(await run_in_threadpool(work))
 
@@ -92,6 +122,7 @@ async def history_export(request: Request) -> StreamingResponse:
 
 
 routes = [
+    Route("/projects/{entity}/{project}/series", project_series, methods=["GET"]),
     Route(RUN + "/history/keys", history_keys, methods=["GET"]),
     Route(RUN + "/history", history_rows, methods=["GET"]),
     Route(RUN + "/history/series", history_series, methods=["GET"]),

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import math
+
 import msgpack
+import numpy as np
 from sqlalchemy import Connection, Row, func, select
 
 from tracklet.runlog.metrics import split_name
@@ -63,6 +66,15 @@ def export(conn: Connection, row: Row[Any], window: int = 20_000) -> Iterator[di
 
 def downsampled(conn: Connection, row: Row[Any], key: str, buckets: int, min_step: int | None,
                 max_step: int | None) -> dict[str, Any]:
+    """The M4 columns of one metric, JSON-ready (non-finite values as "NaN"/"Infinity" strings)."""
     steps, values = series.read(conn, row.pk, key, visibility(row), min_step, max_step)
     columns = series.downsample(steps, values, buckets, min_step, max_step)
-    return {name: column.tolist() for name, column in columns.items()} | {"downsampled": len(steps) > buckets}
+    return {name: json_column(column) for name, column in columns.items()} | {"downsampled": len(steps) > buckets}
+
+
+def json_column(column: np.ndarray) -> list[Any]:
+    """A numpy column as a JSON-ready list; the per-element pass only when something is not finite."""
+    if column.dtype.kind != "f" or np.isfinite(column).all():
+        return column.tolist()  # type: ignore[no-any-return]
+    return [v if math.isfinite(v) else ("NaN" if v != v else "Infinity" if v > 0 else "-Infinity")
+            for v in column.tolist()]

@@ -71,6 +71,15 @@ def find_run(conn: Connection, entity_id: int, project: str, run_id: str, lock: 
     return conn.execute(query).first()
 
 
+def find_runs(conn: Connection, ref: RunRef, run_ids: list[str]) -> list[Row[Any]]:
+    """The runs of the project among ``run_ids`` (unknown ids are left out)."""
+    return list(conn.execute(
+        select(runs)
+        .join(projects, projects.c.id == runs.c.project_id)
+        .where(projects.c.entity_id == ref.entity_id, projects.c.name == ref.project, runs.c.run_id.in_(run_ids))
+    ).all())
+
+
 def require_run(conn: Connection, ref: RunRef, run_id: str, lock: bool = False) -> Row[Any]:
     row = find_run(conn, ref.entity_id, ref.project, run_id, lock)
     if row is None:
