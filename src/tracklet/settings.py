@@ -248,6 +248,41 @@ class Settings:
         ```
     """
 
+    # The fields, for type checkers and editors (their parsers and defaults are in _FIELDS).
+    mode: str
+    project: str | None
+    entity: str | None
+    root_dir: str | None
+    run_id: str | None
+    run_name: str | None
+    run_notes: str | None
+    run_tags: tuple[str, ...]
+    run_group: str | None
+    run_job_type: str | None
+    resume: str | None
+    resume_from: RunMoment | None
+    fork_from: RunMoment | None
+    reinit: str
+    allow_val_change: bool | None
+    force: bool
+    anonymous: str
+    save_code: bool | None
+    disable_code: bool
+    disable_git: bool
+    sync_tensorboard: bool | None
+    console: str
+    silent: bool
+    quiet: bool
+    strict_steps: bool
+    init_timeout: float
+    finish_timeout: float
+    stats_sampling_interval: float
+    disable_stats: bool
+    api_key: str | None
+    base_url: str | None
+    explicit_arguments: frozenset[str]
+    _explicit: set[str]
+
     def __init__(self, **values: Any) -> None:
         object.__setattr__(self, "_explicit", set())
         object.__setattr__(self, "explicit_arguments", frozenset())

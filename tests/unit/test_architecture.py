@@ -80,3 +80,17 @@ def test_error_hierarchy() -> None:
     from tracklet import errors
 
     assert errors.Error is tracklet.Error
+
+
+def test_settings_annotations_match_the_field_table() -> None:
+    from tracklet.settings import _FIELDS, Settings
+
+    annotated = set(Settings.__annotations__) - {"explicit_arguments", "_explicit"}
+    assert annotated == set(_FIELDS)
+
+
+def test_the_package_type_checks() -> None:
+    from mypy import api as mypy
+
+    report, errors, status = mypy.run(["--config-file", str(SRC.parent.parent / "pyproject.toml")])
+    assert status == 0, report + errors

@@ -77,7 +77,7 @@ class Transport:
         response = self._send("PUT", path, content=data, headers={"Content-Type": "application/octet-stream"})
         return msgspec.json.decode(response.content)
 
-    def stream_lines(self, path: str, params: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    def stream_lines(self, path: str, params: dict[str, Any] | None = None):
         """Yield the lines of a streamed answer (NDJSON export)."""
         try:
             with self._client.stream("GET", path, params=params, timeout=None) as response:

@@ -53,7 +53,7 @@ def add_commands(commands: Any) -> None:
     key_revoke.set_defaults(handler=_key_revoke)
 
 
-def _transport(base_url: str | None = None, api_key: str | None = None):  # type: ignore[no-untyped-def]
+def _transport(base_url: str | None = None, api_key: str | None = None):
     from tracklet.api.transport import Transport
 
     stored_url, stored_key = settings.client_login()

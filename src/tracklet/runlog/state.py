@@ -42,7 +42,7 @@ def set_path(tree: dict[str, Any], path: Path, value: Any) -> None:
 
 
 def remove_path(tree: dict[str, Any], path: Path) -> None:
-    node = tree
+    node: Any = tree
     for part in path[:-1]:
         node = node.get(part)
         if type(node) is not dict:

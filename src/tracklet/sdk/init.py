@@ -6,7 +6,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +184,7 @@ def _initial_config(
     if include is not None and exclude is not None:
         raise UsageError("config_include_keys, config_exclude_keys: Expected at most only one of exclude or include")
     merged: dict[str, Any] = {}
+    given: Mapping[Any, Any]
     if os.path.isfile(CONFIG_DEFAULTS_FILE):
         merged.update(load_yaml_config(CONFIG_DEFAULTS_FILE, CONFIG_DEFAULTS_FILE))
     if config is not None:
@@ -355,7 +356,7 @@ def _local_run(s: Settings, printer: Printer, initial_config: dict[str, Any]) ->
     return run
 
 
-def _on_finish(tracklet_dir: Path, s: Settings, printer: Printer):  # type: ignore[no-untyped-def]
+def _on_finish(tracklet_dir: Path, s: Settings, printer: Printer):
     def finished(run: Run) -> None:
         if run._state.exit_code == 0:
             local.clear_resume_id(tracklet_dir, run.id)

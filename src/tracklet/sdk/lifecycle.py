@@ -109,7 +109,7 @@ def _install_hooks() -> None:
         _exit_code = 255 if issubclass(kind, KeyboardInterrupt) else 1
         original_excepthook(kind, value, tb)
 
-    sys.exit = exit
+    sys.exit = exit  # type: ignore[assignment]
     sys.excepthook = excepthook
     # exit() and quit() raise SystemExit without going through sys.exit; a bare
     # `raise SystemExit(n)` cannot be seen from inside the process at all.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from tracklet.runlog import RunLogReader, RunState, decode, is_locked
+from tracklet.runlog import Record, RunLogReader, RunState, decode, is_locked
 
 RUNLOG_SUFFIX = ".tracklet"
 RESUME_FILE = "resume.json"
@@ -95,7 +95,7 @@ class LocalRun:
         return "running" if self.running else "crashed"
 
 
-def read_records(log_path: Path):  # type: ignore[no-untyped-def]
+def read_records(log_path: Path) -> list[Record]:
     return [decode(f.seq, f.payload) for f in RunLogReader(log_path).frames()]
 
 

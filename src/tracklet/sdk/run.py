@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from tracklet.errors import Error, UsageError
 from tracklet.runlog import Record, RecordType, RunLogWriter, RunState, encode, encode_history
@@ -424,7 +424,7 @@ class Run:
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
+    ) -> Literal[False]:
         if exc_type is None:
             self.finish(0)
         else:
@@ -437,10 +437,10 @@ class Run:
         return f"<Run {self.path} name={self.name!r}{' finished' if self._finished else ''}>"
 
 
-class _Tags(tuple):  # type: ignore[type-arg]
+class _Tags(tuple[str, ...]):
     """A tuple of tags that also accepts ``+ [list]``, so ``run.tags += ["x"]`` works."""
 
-    def __add__(self, other: Any) -> tuple[str, ...]:  # type: ignore[override]
+    def __add__(self, other: Any) -> tuple[str, ...]:
         if isinstance(other, str):
             other = [other]
         return tuple(self) + tuple(other)

@@ -26,7 +26,7 @@ class JSON(Response):
 
 
 def store(request: Request) -> Store:
-    return request.app.state.store  # type: ignore[no-any-return]
+    return request.app.state.store
 
 
 async def body(request: Request, kind: type[T], *, msgpack_body: bool = False) -> T:

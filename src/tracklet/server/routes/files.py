@@ -16,7 +16,7 @@ from tracklet.server.store import runs
 
 
 def blobs(request: Request) -> Blobs:
-    return request.app.state.blobs  # type: ignore[no-any-return]
+    return request.app.state.blobs
 
 
 async def _run_key(request: Request) -> str:

@@ -106,7 +106,7 @@ async def project_series(request: Request) -> JSON:
 async def history_export(request: Request) -> StreamingResponse:
     user = await caller(request)
 
-    def lines():  # type: ignore[no-untyped-def]
+    def lines():
         with store(request).read() as conn:
             run_row = _run(request, conn, user)
             for row in history.export(conn, run_row):

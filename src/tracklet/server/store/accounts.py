@@ -11,6 +11,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
@@ -38,7 +39,12 @@ def _check_name(name: str, what: str) -> None:
         raise BadRequest(f"{what} name {name!r} must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit")
 
 
-def _user(row) -> User:  # type: ignore[no-untyped-def]
+def _new_id(result: Any) -> int:
+    """The primary key an INSERT created."""
+    return int(result.inserted_primary_key[0])
+
+
+def _user(row) -> User:
     return User(row.id, row.name, row.is_admin, row.is_anonymous)
 
 
@@ -49,10 +55,9 @@ def create_user(conn: Connection, name: str, *, admin: bool = False, anonymous: 
     if taken:
         raise Conflict(f"the name {name!r} is taken")
     now = time.time()
-    user_id = conn.execute(
-        insert(users).values(name=name, is_admin=admin, is_anonymous=anonymous, created_at=now)
-    ).inserted_primary_key[0]
-    entity_id = conn.execute(insert(entities).values(name=name, kind="user", created_at=now)).inserted_primary_key[0]
+    user_id = _new_id(conn.execute(
+        insert(users).values(name=name, is_admin=admin, is_anonymous=anonymous, created_at=now)))
+    entity_id = _new_id(conn.execute(insert(entities).values(name=name, kind="user", created_at=now)))
     conn.execute(insert(memberships).values(entity_id=entity_id, user_id=user_id, role="admin"))
     return User(user_id, name, admin, anonymous)
 
@@ -76,9 +81,7 @@ def create_team(conn: Connection, name: str, owner: User) -> None:
     _check_name(name, "team")
     if conn.execute(select(entities.c.id).where(entities.c.name == name)).first():
         raise Conflict(f"the name {name!r} is taken")
-    entity_id = conn.execute(
-        insert(entities).values(name=name, kind="team", created_at=time.time())
-    ).inserted_primary_key[0]
+    entity_id = _new_id(conn.execute(insert(entities).values(name=name, kind="team", created_at=time.time())))
     conn.execute(insert(memberships).values(entity_id=entity_id, user_id=owner.id, role="admin"))
 
 

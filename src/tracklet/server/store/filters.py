@@ -97,6 +97,18 @@ def _where(where: str, key: str | int) -> str:
     return f"{where}[{json.dumps(key)}]"
 
 
+def _combined(parts: list[Predicate], combine: Callable[[Iterable[bool]], bool]) -> Predicate:
+    return lambda fields: combine(part(fields) for part in parts)
+
+
+def _negated(inner: Predicate) -> Predicate:
+    return lambda fields: not inner(fields)
+
+
+def _field_test(path: Any, check: Callable[[Any], bool]) -> Predicate:
+    return lambda fields: check(_lookup(fields, path))
+
+
 def _document(document: Any, where: str) -> Predicate:
     if not isinstance(document, dict):
         raise BadRequest(f"{where} must be a JSON object, got {_kind(document)}")
@@ -108,16 +120,16 @@ def _document(document: Any, where: str) -> Predicate:
                 raise BadRequest(f"{here} must be a non-empty list of filter documents")
             parts = [_document(part, _where(here, i)) for i, part in enumerate(value)]
             combine = {"$and": all, "$or": any, "$nor": lambda tests: not any(tests)}[key]
-            tests.append(lambda fields, parts=parts, combine=combine: combine(p(fields) for p in parts))
+            tests.append(_combined(parts, combine))
         elif key == "$not":
             inner = _document(value, here)
-            tests.append(lambda fields, inner=inner: not inner(fields))
+            tests.append(_negated(inner))
         elif key.startswith("$"):
             raise BadRequest(f"{here}: unknown operator {key!r} here; use $and, $or, $nor, $not or a field name")
         else:
             path = _field(key, where)
             check = _condition(value, here, path[0])
-            tests.append(lambda fields, path=path, check=check: check(_lookup(fields, path)))
+            tests.append(_field_test(path, check))
     return lambda fields: all(test(fields) for test in tests)
 
 

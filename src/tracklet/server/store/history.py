@@ -75,6 +75,6 @@ def downsampled(conn: Connection, row: Row[Any], key: str, buckets: int, min_ste
 def json_column(column: np.ndarray) -> list[Any]:
     """A numpy column as a JSON-ready list; the per-element pass only when something is not finite."""
     if column.dtype.kind != "f" or np.isfinite(column).all():
-        return column.tolist()  # type: ignore[no-any-return]
+        return column.tolist()
     return [v if math.isfinite(v) else ("NaN" if v != v else "Infinity" if v > 0 else "-Infinity")
             for v in column.tolist()]

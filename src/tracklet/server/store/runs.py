@@ -22,6 +22,7 @@ from tracklet.runlog.metrics import Aggregate, join_path, split_name
 from tracklet.runlog.state import RunState, persist, restore, set_path
 from tracklet.server.errors import BadRequest, Conflict, NotFound
 from tracklet.server.store import series
+from tracklet.server.store.accounts import _new_id
 from tracklet.server.store.schema import entities, projects, runs
 from tracklet.settings import RunMoment
 
@@ -87,7 +88,7 @@ def require_run(conn: Connection, ref: RunRef, run_id: str, lock: bool = False) 
     return row
 
 
-def effective_state(row: Row[Any], now: float | None = None) -> str:
+def effective_state(row: Any, now: float | None = None) -> str:
     if row.state == "running" and (now or time.time()) - row.heartbeat_at > CRASH_AFTER_SECONDS:
         return "crashed"
     return row.state
@@ -161,11 +162,11 @@ def _check_length(value: str, column: Column[str], what: str) -> None:
 def _insert_run(conn: Connection, ref: RunRef, run_id: str, branch: dict[str, Any] | None = None) -> int:
     pid = project_id(conn, ref.entity_id, ref.project, create=True)
     now = time.time()
-    return conn.execute(insert(runs).values(
+    return _new_id(conn.execute(insert(runs).values(
         project_id=pid, run_id=run_id, state="running", tags=[], group="", job_type="", config={}, summary={},
         meta={}, branch=branch, created_at=now, updated_at=now, heartbeat_at=now, last_seq=0, segment=0,
         visible_until={"0": None},
-    )).inserted_primary_key[0]
+    )))
 
 
 def _reload(conn: Connection, pk: int) -> Row[Any]:

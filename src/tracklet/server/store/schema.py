@@ -42,7 +42,7 @@ class Text(TypeDecorator[str]):
 
 
 class String(Text):
-    impl = _String
+    impl = _String  # type: ignore[assignment]
     cache_ok = True
 
 

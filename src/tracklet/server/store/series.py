@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Column, ColumnElement, Connection, and_, delete, false, func, insert, or_, select, tuple_, update
@@ -40,17 +41,23 @@ _HEAD = struct.Struct("<I")
 _ZLIB, _REPEAT = 1, 2  # stream modes (0: raw)
 _EMPTY_STEPS = np.empty(0, np.int64)
 
-Columns = dict[str, tuple[Sequence[int] | np.ndarray, Sequence[float | int] | np.ndarray]]
+Columns = Mapping[str, tuple[Sequence[int] | np.ndarray, Sequence[float | int] | np.ndarray]]
 Visibility = dict[int, int | None]  # segment → last visible step (None: all); absent: hidden
 
 
 # --- block encoding ------------------------------------------------------------------------------
 
 
+def _deflate(raw: bytes) -> bytes:
+    """Raw DEFLATE (no zlib header), level 1: it inflates fastest."""
+    packer = zlib.compressobj(1, zlib.DEFLATED, -15)
+    return packer.compress(raw) + packer.flush()
+
+
 def _stream(raw: bytes, deflate: bool) -> bytes:
     if raw.count(raw[:1]) == len(raw):
         return _HEAD.pack(_REPEAT << 30 | 1) + raw[:1]
-    packed = zlib.compress(raw, 1, wbits=-15) if deflate else raw  # level 1 inflates fastest
+    packed = _deflate(raw) if deflate else raw
     if len(packed) < 0.8 * len(raw):
         return _HEAD.pack(_ZLIB << 30 | len(packed)) + packed
     return _HEAD.pack(len(raw)) + raw
@@ -113,7 +120,7 @@ def _block_row(steps: np.ndarray, values: np.ndarray) -> dict[str, object]:
     }
 
 
-def _as_values(values: Sequence[float | int]) -> np.ndarray:
+def _as_values(values: Sequence[float | int] | np.ndarray) -> np.ndarray:
     """int64 when every value is an int that fits, else float64."""
     array = np.asarray(values)
     if array.dtype.kind in "iu" and (array.dtype.kind == "i" or not len(array) or array.max() < 2**63):
@@ -157,7 +164,7 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
     for key, (steps, values) in arrays.items():
         key_id, tail = ids[key], open_blocks.get(ids[key])
         this = and_(sb.run_pk == run_pk, sb.key_id == key_id, sb.segment == segment)
-        rows: list = []
+        rows: Sequence[Any] = []
         if tail is not None and steps[0] <= tail.first_step and tail.block_no > 0:  # rare: a re-send reaching back
             reached = select(*block_columns).where(this, sb.last_step >= int(steps[0]))
             rows = conn.execute(reached.order_by(sb.block_no)).all()
@@ -385,7 +392,7 @@ def copy_until(
     target_segment: int = 0,
 ) -> None:
     """Copy the source's visible history up to and including `until_step` into the target (a fork)."""
-    columns: Columns = {}
+    columns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for key in keys(conn, source_pk):
         steps, values = read(conn, source_pk, key, source_visible_until, max_step=until_step)
         if len(steps):
