@@ -70,6 +70,7 @@ class RunLogWriter:
         _write_all(self._fd, HEADER.pack(MAGIC, FORMAT_VERSION, 0))
         self.next_seq = first_seq
         self.bytes_written = HEADER.size
+        self.bytes_synced = 0
 
     def append(self, payload: bytes) -> int:
         """Write one frame holding ``payload``; return its sequence number."""
@@ -88,7 +89,9 @@ class RunLogWriter:
         """Make everything appended so far durable on disk (fdatasync where there is one)."""
         fd = self._fd
         if fd is not None:
+            written = self.bytes_written
             getattr(os, "fdatasync", os.fsync)(fd)
+            self.bytes_synced = written
 
     def close(self) -> None:
         if self._fd is not None:

@@ -12,15 +12,21 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tracklet.runlog import RunLogWriter
+
 CONFIG_FILE = "config.yaml"
 SUMMARY_FILE = "tracklet-summary.json"
 METADATA_FILE = "tracklet-metadata.json"
-# How often, while the run changes, the summary file is rewritten and the run log made durable.
+# How often, while the run changes, the summary file is rewritten and the run log made durable;
+# and, in between, how much of the log may wait for fdatasync.
 KEEP_INTERVAL = 0.25
+SYNC_POLL = 0.05
+SYNC_BYTES = 1024 * 1024
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -67,25 +73,31 @@ def close_logger(logger: logging.Logger) -> None:
 
 
 class FileKeeper(threading.Thread):
-    """Off the training thread, four times a second while the run changes: rewrite the summary
-    file and fdatasync the run log, so that ``finish`` has little left to make durable."""
+    """Off the training thread: fdatasync the run log whenever a megabyte is waiting, and four
+    times a second while the run changes rewrite the summary file too, so that ``finish`` has
+    little left to make durable."""
 
-    def __init__(self, write_summary: Callable[[], None], sync_log: Callable[[], None]) -> None:
+    def __init__(self, write_summary: Callable[[], None], writer: RunLogWriter) -> None:
         super().__init__(name="tracklet-files", daemon=True)
         self._write_summary = write_summary
-        self._sync_log = sync_log
+        self._writer = writer
         self._stop_event = threading.Event()
         self.dirty = False
 
     def run(self) -> None:
-        while not self._stop_event.wait(KEEP_INTERVAL):
-            if self.dirty:
-                self.dirty = False
-                try:
-                    self._sync_log()
+        writer = self._writer
+        next_keep = time.monotonic() + KEEP_INTERVAL
+        while not self._stop_event.wait(SYNC_POLL):
+            try:
+                if writer.bytes_written - writer.bytes_synced > SYNC_BYTES:
+                    writer.sync()
+                if self.dirty and time.monotonic() >= next_keep:
+                    self.dirty = False
+                    next_keep = time.monotonic() + KEEP_INTERVAL
+                    writer.sync()
                     self._write_summary()
-                except OSError:  # a full disk must not kill training; finish() reports it
-                    pass
+            except OSError:  # a full disk must not kill training; finish() reports it
+                pass
 
     def stop(self) -> None:
         self._stop_event.set()

@@ -77,7 +77,7 @@ class Run:
         self._keeper: FileKeeper | None = None
         if files is not None:
             assert writer is not None
-            self._keeper = FileKeeper(self._write_summary_file, writer.sync)
+            self._keeper = FileKeeper(self._write_summary_file, writer)
             self._keeper.start()
 
     # -- identity -------------------------------------------------------------------
