@@ -23,7 +23,7 @@ from tracklet.runlog import Frame, RecordType, RunLogReader, decode, is_locked
 MAX_BATCH_RECORDS = 5000
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 HEARTBEAT_SECONDS = 10.0
-POLL_SECONDS = 0.1
+POLL_SECONDS = 0.02  # how soon a new record starts its way to the server
 MAX_BACKOFF_SECONDS = 30.0
 # How long to keep trying an unreachable server once there is nothing more to wait for:
 # the run has ended (an agent), or everything is on disk (sync). `tracklet sync` resumes later.
