@@ -140,3 +140,9 @@ def test_sync_of_an_offline_run_twice_stores_nothing_twice(server: ServerProcess
     with api(server) as client:
         info = client.get("/runs/root/faults/offline1").json()
     assert info["state"] == "finished" and info["config"] == {"k": 1} and info["last_seq"] == 254  # start, metadata, config, 250 rows, exit
+    run_dir = only_run(workdir).dir
+    cleaned = subprocess.run([sys.executable, "-m", "tracklet.cli.main", "sync", "--clean"], cwd=workdir,
+                             capture_output=True, text=True, timeout=120)
+    assert cleaned.returncode == 0 and "removed" in cleaned.stdout
+    assert not run_dir.exists(), "a finished, fully uploaded run is removed by --clean"
+    assert len(server_rows(server, "faults", "offline1")) == 250
