@@ -6,6 +6,7 @@ import configparser
 import json
 from pathlib import Path
 
+from tracklet.server.store.database import head_revision
 from tests.conftest import ServerProcess, api, free_port
 
 
@@ -41,7 +42,7 @@ def test_an_online_run_through_a_server_on_postgresql(postgres_url: str, tmp_pat
         server.start()
         run_url = f"/runs/root/pg/{run_id}"
         with api(server) as client:
-            assert client.get("/health").json()["schema_revision"] == "0001"
+            assert client.get("/health").json()["schema_revision"] == head_revision()
             info = client.get(run_url).json()
             assert info["state"] == "finished" and info["exit_code"] == 0 and info["group"] == "g" * 300
             assert info["config"] == {"lr": 0.1, "layers": [64, 64]} and info["tags"] == ["pg"]

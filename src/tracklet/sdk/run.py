@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from tracklet.errors import Error, UsageError
 from tracklet.runlog import Record, RecordType, RunLogWriter, RunState, encode, encode_history
@@ -21,6 +21,14 @@ from tracklet.sdk.printer import Printer
 from tracklet.sdk.summary import Summary
 from tracklet.sdk.values import prepare_row
 from tracklet.settings import Settings, _tags
+
+
+class Service(Protocol):
+    """Something that runs beside the training loop for the run's lifetime."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class Metric:
@@ -74,6 +82,7 @@ class Run:
         self.config._items.update(state.config)
         self.summary = Summary(lambda: self._state.summary, self._summary_changed)
         self._debug: logging.Logger | None = files.debug_logger(state.run_id or "") if files else None
+        self._services: list[Service] = []  # console capture, system monitor: stopped before the exit record
         self._keeper: FileKeeper | None = None
         if files is not None:
             assert writer is not None
@@ -356,6 +365,15 @@ class Run:
         with self._lock:
             self._state.apply(Record(seq, kind, body))
 
+    def _add_service(self, service: Service) -> None:
+        self._services.append(service)
+        service.start()
+
+    def _emit(self, kind: RecordType, body: dict[str, Any]) -> None:
+        """Record what a capture thread observed (console lines, system metrics samples)."""
+        if not self._finished:
+            self._record(kind, body)
+
     def _finished_error(self, call: str) -> UsageError:
         return UsageError(
             f"Run ({self.id}) is finished. The call to `{call}` will be ignored. "
@@ -383,6 +401,8 @@ class Run:
         if exit_code is not None and (isinstance(exit_code, bool) or not isinstance(exit_code, int)):
             raise TypeError(f"finish: exit_code must be an int, got {type(exit_code).__name__}")
         code = 0 if exit_code is None else exit_code
+        for service in reversed(self._services):
+            service.stop()
         timestamp = time.time()
         runtime = self._state.runtime_at(timestamp)
         self._record(RecordType.EXIT, {"exit_code": code, "timestamp": timestamp, "runtime": runtime})

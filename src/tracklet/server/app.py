@@ -14,7 +14,7 @@ from tracklet.server.errors import ApiError
 from tracklet.server.http import JSON
 from tracklet.server import openapi
 from tracklet.server.blobs import Blobs
-from tracklet.server.routes import accounts, events, files, history, runs
+from tracklet.server.routes import accounts, context, events, files, history, runs
 from tracklet.server.store import Store
 from tracklet.server.store.accounts import User
 
@@ -44,7 +44,7 @@ def create_app(store: Store, blobs: Blobs | None = None, *, allow_anonymous: boo
     api_routes = [
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi_document, methods=["GET"]),
-        *accounts.routes, *runs.routes, *history.routes, *events.routes, *files.routes,
+        *accounts.routes, *runs.routes, *history.routes, *events.routes, *files.routes, *context.routes,
     ]
     app = Starlette(
         routes=[Mount(API_PREFIX, routes=api_routes)],

@@ -52,6 +52,10 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Any, Any]] = {
     ("PUT", "/runs/{entity}/{project}/{run_id}/files/{path}"): ("Upload a file (the body is its bytes)", None,
                                                                  p.RunFile),
     ("GET", "/runs/{entity}/{project}/{run_id}/files/{path}"): ("Download a file", None, None),
+    ("GET", "/runs/{entity}/{project}/{run_id}/system"): (
+        "System metrics: sample timestamps and, per metric, its values", None, None),
+    ("GET", "/runs/{entity}/{project}/{run_id}/console"): (
+        "Console output lines after line number `after` (-1: from the start), at most `limit`", None, None),
     ("GET", "/events"): ("Server-sent events: which runs changed (entity, project)", None, None),
 }
 

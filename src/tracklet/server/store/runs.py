@@ -6,7 +6,6 @@ records already stored (they are skipped) but may not leave a gap.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,12 +15,12 @@ import msgpack
 from sqlalchemy import Column, Connection, Row, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tracklet.protocol import RecordBatch, RunHandshake, RunUpdate
+from tracklet.protocol import RecordBatch, RunHandshake, RunUpdate, json_safe
 from tracklet.runlog import RecordType, decode
 from tracklet.runlog.metrics import Aggregate, join_path, split_name
 from tracklet.runlog.state import RunState, persist, restore, set_path
 from tracklet.server.errors import BadRequest, Conflict, NotFound
-from tracklet.server.store import series
+from tracklet.server.store import context, series
 from tracklet.server.store.accounts import _new_id
 from tracklet.server.store.schema import entities, projects, runs
 from tracklet.settings import RunMoment
@@ -35,17 +34,6 @@ class RunRef:
     entity_id: int
     entity: str
     project: str
-
-
-def json_safe(value: Any) -> Any:
-    """JSON cannot hold NaN or infinities: they travel as the strings "NaN", "Infinity", "-Infinity"."""
-    if type(value) is float and not math.isfinite(value):
-        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
-    if type(value) is dict:
-        return {k: json_safe(v) for k, v in value.items()}
-    if type(value) is list:
-        return [json_safe(v) for v in value]
-    return value
 
 
 def project_id(conn: Connection, entity_id: int, name: str, create: bool) -> int | None:
@@ -297,6 +285,8 @@ def append_records(conn: Connection, ref: RunRef, run_id: str, batch: RecordBatc
     state = _load_state(row)
     numeric: dict[str, tuple[list[int], list[float]]] = {}
     objects: dict[tuple[int, str], bytes] = {}
+    samples: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
     exited = False
     for offset, payload in enumerate(new):
         seq = last + 1 + offset
@@ -307,11 +297,19 @@ def append_records(conn: Connection, ref: RunRef, run_id: str, batch: RecordBatc
             raise BadRequest(f"record {seq} is not a valid run log record: {exc}") from None
         if record.type is RecordType.HISTORY:
             _collect(record.body, state, numeric, objects)
+        elif record.type is RecordType.STATS:
+            samples.append(record.body)
+        elif record.type is RecordType.OUTPUT:
+            lines.append(record.body)
         elif record.type is RecordType.EXIT:
             exited = True
         elif record.type is RecordType.START:
             exited = False
     series.append(conn, row.pk, row.segment, numeric)
+    if samples:
+        context.append_samples(conn, row.pk, samples)
+    if lines:
+        context.append_lines(conn, row.pk, lines)
     if objects:
         series.append_objects(conn, row.pk, row.segment, [(s, k, v) for (s, k), v in objects.items()])
 

@@ -164,3 +164,24 @@ history_objects = Table(
     Column("key", Text, primary_key=True),
     Column("value", LargeBinary, nullable=False),  # MessagePack
 )
+
+# System metrics: one row per sample (every `stats_sampling_interval` seconds), all metrics in it.
+system_samples = Table(
+    "system_samples",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("sample_no", Integer, primary_key=True),
+    Column("timestamp", Float, nullable=False),
+    Column("metrics", JSON, nullable=False),  # {"cpu": 12.5, "memory_percent": 40.1, "gpu.0.gpu": 97, ...}
+)
+
+# Console output, one row per line (carriage returns already collapsed by the SDK).
+console_lines = Table(
+    "console_lines",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("line_no", BigInteger, primary_key=True),
+    Column("timestamp", Float, nullable=False),
+    Column("stream", String(8), nullable=False),  # "stdout" | "stderr"
+    Column("text", Text, nullable=False),
+)
