@@ -14,6 +14,7 @@ from tracklet.errors import AuthenticationError, Error, UsageError
 from tracklet.runlog import Record, RecordType, RunLogWriter, RunState, encode
 from tracklet.agent.progress import UploadProgress
 from tracklet.sdk import lifecycle, local, metadata, online
+from tracklet.sdk.code_context import ContextCollector
 from tracklet.sdk.config import as_mapping, load_yaml_config
 from tracklet.sdk.files import RunFiles
 from tracklet.sdk.identity import infer_project, new_run_id, new_run_name, program_path
@@ -334,7 +335,9 @@ def _local_run(s: Settings, printer: Printer, initial_config: dict[str, Any]) ->
     files.write_config(state.config)
     files.write_metadata(state.metadata)
     files.write_summary(state.summary)
-    if s.save_code and ("save_code" in s.explicit_arguments or not s.disable_code):
+    # TRACKLET_DISABLE_CODE turns save_code off, unless init() was given save_code explicitly
+    save_code = bool(s.save_code) and ("save_code" in s.explicit_arguments or not s.disable_code)
+    if save_code:
         _save_code(program, files, state.metadata, printer)
     local.update_latest_link(tracklet_dir, run_dir)
     if s.resume == "auto":
@@ -352,6 +355,8 @@ def _local_run(s: Settings, printer: Printer, initial_config: dict[str, Any]) ->
         run._debug.info("run %s (%s) started in %s; settings %r", name, run_id, run_dir, s)
     _start_console_capture(run, s, run_dir)
     _start_system_monitor(run, s)
+    run._add_service(ContextCollector(run._emit, files.files_dir, os.getcwd(),
+                                      save_code=save_code, disable_git=s.disable_git))
     verb = {"resume": "Resuming", "rewind": "Rewinding", "fork": "Forking"}.get(origin.kind if origin else "", "Tracking")
     where = f"to {reply['url']}" if reply else ("locally (upload pending)" if online_mode else "offline")
     printer.info(f"{verb} run {name} ({run_id}) {where}; files in {run_dir}")
@@ -378,10 +383,25 @@ def _on_finish(tracklet_dir: Path, s: Settings, printer: Printer):
 
 
 def _save_code(program: str | None, files: RunFiles, meta: dict[str, Any], printer: Printer) -> None:
+    """Copy the main script (its exact bytes), or a notebook's cells, to ``files/code/``."""
     if program is None or not os.path.isfile(program):
-        printer.warn("save_code: there is no main script to save (interactive session?)")
+        cells = _notebook_cells()
+        if cells is None:
+            printer.warn("save_code: there is no main script to save")
+            return
+        target = files.files_dir / "code" / "notebook.py"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("\n\n# %%\n".join(cells) + "\n", encoding="utf-8")
         return
     relative = meta.get("code_path") or os.path.basename(program)
     target = files.files_dir / "code" / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(program, target)
+
+
+def _notebook_cells() -> list[str] | None:
+    """The cells run so far in this IPython / Jupyter session, or None outside one."""
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if shell is None:
+        return None
+    return [cell for cell in shell.user_ns.get("In", []) if cell.strip()]

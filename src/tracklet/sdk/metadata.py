@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import shlex
 import socket
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ def collect(program: str | None, started: float) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "program": program or "<python with no main file>",
         "args": sys.argv[1:],
+        "command": shlex.join(["python", *sys.argv]) if program else None,
         "python": platform.python_version(),
         "executable": sys.executable,
         "host": socket.gethostname(),

@@ -373,6 +373,8 @@ class Run:
         """Record what a capture thread observed (console lines, system metrics samples)."""
         if not self._finished:
             self._record(kind, body)
+            if kind is RecordType.METADATA and self._files is not None:
+                self._files.write_metadata(self._state.metadata)
 
     def _finished_error(self, call: str) -> UsageError:
         return UsageError(
