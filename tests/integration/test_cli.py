@@ -66,12 +66,16 @@ def test_runlog_dump_prints_every_record_as_json(run_script, workdir: Path) -> N
     result = cli("runlog", "dump", str(run.log_path), cwd=workdir)
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["type"] for r in records] == ["start", "metadata", "config", "history", "run", "exit"]
-    assert [r["seq"] for r in records] == list(range(1, 7))
-    assert records[2]["set"] == {"lr": 0.1}
-    assert records[3]["data"]["loss"] == 0.5 and records[3]["data"]["bad"] != records[3]["data"]["bad"]  # NaN
-    assert records[4]["tags"] == ["later"]
-    assert records[5]["exit_code"] == 0
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    # system metrics samples and the code context arrive from other threads, in between
+    core = [r for i, r in enumerate(records)
+            if r["type"] not in ("stats", "output") and not (r["type"] == "metadata" and i != 1)]
+    assert [r["type"] for r in core] == ["start", "metadata", "config", "history", "run", "exit"]
+    config, history, run_change, exit_record = core[2:]
+    assert config["set"] == {"lr": 0.1}
+    assert history["data"]["loss"] == 0.5 and history["data"]["bad"] != history["data"]["bad"]  # NaN
+    assert run_change["tags"] == ["later"]
+    assert exit_record["exit_code"] == 0 and records[-1] is exit_record
     # a run directory works too
     assert cli("runlog", "dump", str(run.dir), cwd=workdir).stdout == result.stdout
 
@@ -93,7 +97,7 @@ def test_runlog_dump_of_a_damaged_file_prints_the_intact_part_and_warns(run_scri
     assert result.returncode == 1
     assert "stopped at damage" in result.stderr
     types = [json.loads(line)["type"] for line in result.stdout.splitlines()]
-    assert types == ["start", "metadata"] + ["history"] * 10
+    assert types[:2] == ["start", "metadata"] and types.count("history") == 10 and "exit" not in types
 
 
 def test_default_mode_command_switches_this_directory(run_script, workdir: Path) -> None:

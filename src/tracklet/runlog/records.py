@@ -26,7 +26,7 @@ class RecordType(enum.IntEnum):
     RUN = 6  # run attributes changed: any of name, notes, tags, group, job_type
     METADATA = 7  # environment: program, args, python, host, os, ...
     EXIT = 8  # the run ended: {"exit_code", "timestamp", "runtime"}
-    OUTPUT = 9  # reserved: console output
+    OUTPUT = 9  # one console line: {"timestamp", "stream": "stdout"|"stderr", "text"}
     FILES = 10  # reserved: files saved with the run
     STATS = 11  # reserved: system metrics samples
 

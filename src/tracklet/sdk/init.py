@@ -365,10 +365,25 @@ def _local_run(s: Settings, printer: Printer, initial_config: dict[str, Any]) ->
 
 def _start_console_capture(run: Run, s: Settings, run_dir: Path) -> None:
     """Record stdout and stderr (setting ``console``) into the run log and ``files/output.log``."""
+    if s.console == "off":
+        return
+    from tracklet.sdk.console import ConsoleCapture
+
+    try:
+        capture = ConsoleCapture(s.console, run._emit, run_dir / "files" / "output.log")
+        run._add_service(capture)
+    except Exception as exc:  # capture is a convenience: never fail init over it
+        if run._debug is not None:
+            run._debug.warning("console capture not started: %s", exc)
 
 
 def _start_system_monitor(run: Run, s: Settings) -> None:
     """Sample system metrics every ``stats_sampling_interval`` seconds (off with ``disable_stats``)."""
+    if s.disable_stats or s.mode == "disabled":
+        return
+    from tracklet.sdk.system_monitor import SystemMonitor
+
+    run._add_service(SystemMonitor(run._emit, s.stats_sampling_interval, os.getpid()))
 
 
 def _on_finish(tracklet_dir: Path, s: Settings, printer: Printer):
