@@ -88,7 +88,9 @@ def entity_id_for(conn: Any, user: User, entity: str) -> int:
     return found[0]
 
 
-def query_int(request: Request, name: str, default: int | None = None, minimum: int | None = None) -> int | None:
+def query_int(request: Request, name: str, default: int | None = None, minimum: int | None = None,
+              maximum: int | None = None) -> int | None:
+    """An integer query parameter, checked against its bounds (400 naming it otherwise)."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -98,4 +100,6 @@ def query_int(request: Request, name: str, default: int | None = None, minimum: 
         raise BadRequest(f"query parameter {name!r} must be an integer, got {raw!r}") from None
     if minimum is not None and value < minimum:
         raise BadRequest(f"query parameter {name!r} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise BadRequest(f"query parameter {name!r} must be at most {maximum}, got {value}")
     return value

@@ -8,7 +8,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import Route
 
-from tracklet.server.errors import BadRequest
 from tracklet.server.http import JSON, caller, query_int, store
 from tracklet.server.routes.runs import RUN, ref_for
 from tracklet.server.store import context, runs
@@ -34,10 +33,8 @@ async def system_metrics(request: Request) -> JSON:
 async def console_output(request: Request) -> JSON:
     user = await caller(request)
     after = query_int(request, "after", -1, minimum=-1)
-    limit = query_int(request, "limit", 1000, minimum=1)
+    limit = query_int(request, "limit", 1000, minimum=1, maximum=MAX_LINES)
     assert after is not None and limit is not None
-    if limit > MAX_LINES:
-        raise BadRequest(f"limit must be at most {MAX_LINES}")
 
     def work() -> dict[str, Any]:
         with store(request).read() as conn:

@@ -53,17 +53,19 @@ async def history_rows(request: Request) -> JSON:
     return JSON(await run_in_threadpool(work))
 
 
+def _chart_range(request: Request) -> tuple[int, int | None, int | None]:
+    """``buckets`` (default 1000), ``min_step`` and ``max_step`` of a chart request."""
+    buckets = query_int(request, "buckets", 1000, minimum=1, maximum=MAX_BUCKETS)
+    assert buckets is not None
+    return buckets, query_int(request, "min_step"), query_int(request, "max_step")
+
+
 async def history_series(request: Request) -> JSON:
     user = await caller(request)
     key = request.query_params.get("key")
     if not key:
         raise BadRequest("query parameter 'key' is required")
-    buckets = query_int(request, "buckets", 1000, minimum=1)
-    assert buckets is not None
-    if buckets > MAX_BUCKETS:
-        raise BadRequest(f"buckets must be at most {MAX_BUCKETS}")
-    min_step = query_int(request, "min_step")
-    max_step = query_int(request, "max_step")
+    buckets, min_step, max_step = _chart_range(request)
 
     def work() -> dict[str, Any]:
         with store(request).read() as conn:
@@ -85,12 +87,7 @@ async def project_series(request: Request) -> JSON:
         raise BadRequest("query parameters 'key' and 'runs' (comma-separated run ids) are required")
     if len(run_ids) > MAX_SERIES_RUNS:
         raise BadRequest(f"ask for at most {MAX_SERIES_RUNS} runs at a time")
-    buckets = query_int(request, "buckets", 1000, minimum=1)
-    assert buckets is not None
-    if buckets > MAX_BUCKETS:
-        raise BadRequest(f"buckets must be at most {MAX_BUCKETS}")
-    min_step = query_int(request, "min_step")
-    max_step = query_int(request, "max_step")
+    buckets, min_step, max_step = _chart_range(request)
 
     def work() -> dict[str, Any]:
         with store(request).read() as conn:

@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from tracklet.protocol import RecordAck, RecordBatch, RunHandshake, RunHandshakeReply, RunInfo, RunUpdate
-from tracklet.server.errors import BadRequest
 from tracklet.server.http import JSON, body, caller, entity_id_for, query_int, store
 from tracklet.server.store import filters, runs
 from tracklet.server.store.accounts import User
@@ -65,11 +64,9 @@ async def list_runs(request: Request) -> JSON:
     user = await caller(request)
     condition = filters.parse_filter(request.query_params.get("filters"))
     order = filters.parse_order(request.query_params.get("order"))
-    limit = query_int(request, "limit", 1000, minimum=1)
+    limit = query_int(request, "limit", 1000, minimum=1, maximum=10_000)
     offset = query_int(request, "offset", 0, minimum=0)
     assert limit is not None and offset is not None
-    if limit > 10_000:
-        raise BadRequest(f"query parameter 'limit' must be at most 10000, got {limit}")
 
     def work() -> list[RunInfo]:
         with store(request).read() as conn:
