@@ -25,11 +25,11 @@ import msgspec
 from tracklet import settings
 from tracklet.api.transport import ServerError, Transport
 from tracklet.errors import UsageError
+from tracklet.protocol import from_json_safe
 from tracklet.runlog.metrics import join_path
 
 __all__ = ["Api", "Project", "Run", "Runs"]
 
-NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 MAX_PER_PAGE = 10_000
 
 
@@ -199,7 +199,7 @@ class Run:
         self.job_type: str | None = info["job_type"] or None
         self.state: str = info["state"]
         self.config: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(info["config"]))
-        self.summary: dict[str, Any] = _finite_back(info["summary"])
+        self.summary: dict[str, Any] = from_json_safe(info["summary"])
         self.metadata: dict[str, Any] = info["metadata"]
         self.host: str | None = info["host"]
         self.exit_code: int | None = info["exit_code"]
@@ -348,17 +348,7 @@ def _flatten(tree: dict[str, Any], prefix: tuple[str, ...], out: dict[str, Any])
         if type(value) is dict and "_type" not in value:
             _flatten(value, prefix + (key,), out)
         else:
-            out[join_path(prefix + (key,))] = _finite_back(value)
-
-
-def _finite_back(value: Any) -> Any:
-    if type(value) is str:
-        return NON_FINITE.get(value, value)
-    if type(value) is dict:
-        return {k: _finite_back(v) for k, v in value.items()}
-    if type(value) is list:
-        return [_finite_back(v) for v in value]
-    return value
+            out[join_path(prefix + (key,))] = from_json_safe(value)
 
 
 def _json_safe(value: Any) -> Any:

@@ -207,6 +207,20 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def from_json_safe(value: Any) -> Any:
+    """The inverse of :func:`json_safe`: "NaN", "Infinity" and "-Infinity" back to floats."""
+    if type(value) is str:
+        return NON_FINITE.get(value, value)
+    if type(value) is dict:
+        return {k: from_json_safe(v) for k, v in value.items()}
+    if type(value) is list:
+        return [from_json_safe(v) for v in value]
+    return value
+
+
 def encode_json(value: Any) -> bytes:
     return msgspec.json.encode(value)
 
