@@ -12,7 +12,7 @@ from tracklet.__about__ import __version__
 from tracklet.protocol import API_PREFIX, Health, Problem
 from tracklet.server.errors import ApiError
 from tracklet.server.http import JSON
-from tracklet.server import openapi
+from tracklet.server import openapi, ui
 from tracklet.server.blobs import Blobs
 from tracklet.server.routes import accounts, context, events, files, history, runs
 from tracklet.server.store import Store
@@ -47,7 +47,7 @@ def create_app(store: Store, blobs: Blobs | None = None, *, allow_anonymous: boo
         *accounts.routes, *runs.routes, *history.routes, *events.routes, *files.routes, *context.routes,
     ]
     app = Starlette(
-        routes=[Mount(API_PREFIX, routes=api_routes)],
+        routes=[Mount(API_PREFIX, routes=api_routes), Mount("", app=ui.WebUI())],
         exception_handlers={ApiError: api_error, HTTPException: http_error},
     )
     app.state.store = store
