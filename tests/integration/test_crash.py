@@ -113,3 +113,26 @@ def test_resume_auto_continues_a_killed_run(workdir: Path, run_script) -> None: 
     assert int(starting_step) == crashed_rows
     assert lr == "0.1" and int(checkpoint) == (crashed_rows - 1) // 100 * 100
     assert not (workdir / "tracklet" / "resume.json").exists(), "a clean finish ends auto-resume"
+
+
+def test_a_forked_child_does_not_corrupt_the_parents_run_log(run_script, workdir: Path) -> None:
+    result = run_script(
+        """
+        import os, tracklet
+        run = tracklet.init(mode="offline")
+        run.log({"parent": 0})
+        pid = os.fork()
+        if pid == 0:
+            run.log({"child": 1})
+            os._exit(0)
+        os.waitpid(pid, 0)
+        for step in range(1, 5):
+            run.log({"parent": step})
+        run.finish()
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "forked child process" in result.stderr and "is not recorded" in result.stderr
+    rows = history_rows(only_run(workdir).log_path)  # a damaged log would warn, and fail the test
+    assert [row["parent"] for row in rows] == [0, 1, 2, 3, 4]
+    assert state_of(only_run(workdir)).exit_code == 0

@@ -95,6 +95,8 @@ def _install_hooks() -> None:
     global _hooks_pid
     if _hooks_pid == os.getpid():
         return
+    if _hooks_pid is None:
+        os.register_at_fork(after_in_child=_after_fork_in_child)
     _hooks_pid = os.getpid()
     original_exit = sys.exit
     original_excepthook = sys.excepthook
@@ -133,6 +135,12 @@ class _RecordingQuitter:
         global _exit_code
         _exit_code = _exit_code_of(code)
         self._quitter(code)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child must not append to its parent's run log (the sequence numbers would clash)."""
+    for run in _active:
+        run._detach_after_fork()
 
 
 def _finish_at_exit() -> None:

@@ -82,6 +82,8 @@ class Run:
         self.config._items.update(state.config)
         self.summary = Summary(lambda: self._state.summary, self._summary_changed)
         self._debug: logging.Logger | None = files.debug_logger(state.run_id or "") if files else None
+        self._forked_child = False
+        self._fork_warned = False
         self._services: list[Service] = []  # console capture, system monitor: stopped before the exit record
         self._keeper: FileKeeper | None = None
         if files is not None:
@@ -232,6 +234,8 @@ class Run:
         """
         if self._finished:
             raise self._finished_error("log")
+        if self._forked_child:
+            self._warn_forked_child()
         row = prepare_row(data)
         state = self._state
         if step is None:
@@ -255,6 +259,14 @@ class Run:
             state.history(step, timestamp, bool(commit), row)
         if self._keeper is not None:
             self._keeper.dirty = True
+
+    def _warn_forked_child(self) -> None:
+        if not self._fork_warned:
+            self._fork_warned = True
+            self._printer.warn(
+                f"run {self.id} was started in process {self._pid}; what this forked child process logs is not "
+                "recorded (log from the main process, or start a run in the child with reinit='create_new')"
+            )
 
     def _step_regression(self, step: int) -> None:
         message = (
@@ -368,6 +380,14 @@ class Run:
     def _add_service(self, service: Service) -> None:
         self._services.append(service)
         service.start()
+
+    def _detach_after_fork(self) -> None:
+        """In a forked child: keep working in memory, write nothing, say so once if used."""
+        self._writer = None
+        self._files = None
+        self._keeper = None
+        self._services = []
+        self._forked_child = True
 
     def _emit(self, kind: RecordType, body: dict[str, Any]) -> None:
         """Record what a capture thread observed (console lines, system metrics samples)."""
