@@ -39,15 +39,14 @@ def test_sign_in_home_and_project_page(server, run_script, page) -> None:  # typ
     expect(runs.get_by_test_id("run-name")).to_have_count(2)
     expect(runs).to_contain_text("alpha")
     expect(runs).to_contain_text("beta")
-    expect(page.get_by_test_id("metric")).to_have_value("acc")
-    expect(page.get_by_test_id("chart").locator("canvas")).to_have_count(1)
+    expect(page.get_by_test_id("chart").locator("canvas")).to_have_count(2)  # a panel per metric: acc, loss
 
-    # Choosing a metric puts it in the URL, which can be shared: a reload shows the same chart.
-    page.get_by_test_id("metric").select_option("loss")
-    expect(page).to_have_url(f"{server.url}/{_entity(server)}/ui-demo?metric=loss")
+    # Searching the panels puts the search in the URL, which can be shared: a reload shows the same charts.
+    page.get_by_test_id("panel-search").fill("loss")
+    expect(page).to_have_url(f"{server.url}/{_entity(server)}/ui-demo?panels=loss")
     page.reload()
-    expect(page.get_by_test_id("metric")).to_have_value("loss")
-    expect(page.get_by_test_id("chart").locator("canvas")).to_have_count(1)
+    expect(page.get_by_test_id("panel-search")).to_have_value("loss")
+    expect(page.locator("[data-testid=chart]:visible canvas")).to_have_count(1)
     screenshot(page, "project")
 
     page.get_by_test_id("signout").click()

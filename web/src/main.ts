@@ -10,6 +10,7 @@ import { forgetKey, storedKey } from "./lib/auth";
 import { formatRoute, parseRoute, type Route } from "./lib/route";
 import { homePage } from "./pages/home";
 import { projectPage } from "./pages/project";
+import { runPage } from "./pages/run";
 import { signInPage } from "./pages/signin";
 
 const root = document.getElementById("app")!;
@@ -98,7 +99,10 @@ async function render(): Promise<void> {
         show(await homePage(ctx));
         return;
       case "project":
-        show(await projectPage(ctx, route.entity, route.project, route.metric));
+        show(await projectPage(ctx, route));
+        return;
+      case "run":
+        show(await runPage(ctx, route.entity, route.project, route.runId));
         return;
       case "notfound":
         show(h("main", { class: "page" }, message("error", `Nothing at ${route.path}.`)));

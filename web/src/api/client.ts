@@ -26,6 +26,16 @@ export class Api {
   ) {}
 
   async get<T>(path: string, query: Record<string, string | number | undefined> = {}): Promise<T> {
+    return (await (await this.request("GET", path, query)).json()) as T;
+  }
+
+  /** Any method, with an optional JSON body; the raw response once it is known to be OK (ApiError otherwise). */
+  async request(
+    method: string,
+    path: string,
+    query: Record<string, string | number | undefined> = {},
+    body?: unknown,
+  ): Promise<Response> {
     const params = new URLSearchParams();
     for (const [name, value] of Object.entries(query)) {
       if (value !== undefined) params.set(name, String(value));
@@ -33,7 +43,12 @@ export class Api {
     const qs = params.toString();
     const headers: Record<string, string> = { Accept: "application/json" };
     if (this.key) headers["Authorization"] = `Bearer ${this.key}`;
-    const response = await this.fetcher(API_PREFIX + path + (qs ? `?${qs}` : ""), { headers });
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const response = await this.fetcher(API_PREFIX + path + (qs ? `?${qs}` : ""), init);
     if (!response.ok) {
       let title = response.statusText || "Error";
       let detail = "";
@@ -46,7 +61,7 @@ export class Api {
       }
       throw new ApiError(response.status, title, detail);
     }
-    return (await response.json()) as T;
+    return response;
   }
 
   viewer(): Promise<Viewer> {

@@ -1,15 +1,19 @@
 import { describe, expect, it } from "vitest";
 
-import { formatRoute, parseRoute, type Route } from "./route";
+import { DEFAULT_WORKSPACE, formatRoute, parseRoute, type Route, workspaceState } from "./route";
 
 describe("routes", () => {
   it("parses the pages", () => {
     expect(parseRoute("/")).toEqual({ page: "home" });
     expect(parseRoute("/signin", "?next=%2Fa%2Fb")).toEqual({ page: "signin", next: "/a/b" });
-    expect(parseRoute("/team%20x/my%2Fproj", "?metric=train%2Floss")).toEqual({
-      page: "project", entity: "team x", project: "my/proj", metric: "train/loss",
+    expect(parseRoute("/team%20x/my%2Fproj", "?sort=-config.lr&smooth=0.6")).toEqual({
+      page: "project", entity: "team x", project: "my/proj", sort: "-config.lr", smooth: 0.6,
     });
+    expect(parseRoute("/e/p", "?smooth=7&q=")).toEqual({ page: "project", entity: "e", project: "p" });
+    expect(workspaceState({ q: "a" })).toEqual({ ...DEFAULT_WORKSPACE, q: "a" });
+    expect(parseRoute("/e/p/runs/abc123")).toEqual({ page: "run", entity: "e", project: "p", runId: "abc123" });
     expect(parseRoute("/a/b/c/d").page).toBe("notfound");
+    expect(parseRoute("/a/b/runs").page).toBe("notfound");
     expect(parseRoute("/%E0%A4%A").page).toBe("notfound");
   });
 
@@ -22,14 +26,18 @@ describe("routes", () => {
     const routes: Route[] = [
       { page: "home" },
       { page: "signin", next: "/" },
-      { page: "signin", next: "/e/p?metric=loss" },
-      { page: "project", entity: "e", project: "p", metric: null },
-      { page: "project", entity: "ü ?&", project: "a/b#c", metric: "x y/z" },
+      { page: "signin", next: "/e/p?q=loss" },
+      { page: "project", entity: "e", project: "p" },
+      { page: "project", entity: "ü ?&", project: "a/b#c", q: "x y/z&", sort: "-config.lr", group: "config.a b",
+        smooth: 0.85, panels: "train/" },
+      { page: "run", entity: "e", project: "p", runId: "r1" },
+      { page: "run", entity: "ü ?&", project: "a/b#c", runId: "id/with ?#%" },
     ];
     for (const route of routes) {
       const url = formatRoute(route);
       const q = url.indexOf("?");
       expect(parseRoute(q < 0 ? url : url.slice(0, q), q < 0 ? "" : url.slice(q))).toEqual(route);
     }
+    expect(formatRoute({ page: "project", entity: "e", project: "p", ...DEFAULT_WORKSPACE })).toBe("/e/p");
   });
 });

@@ -3,10 +3,33 @@
 export type Route =
   | { page: "home" }
   | { page: "signin"; next: string }
-  | { page: "project"; entity: string; project: string; metric: string | null }
+  | ({ page: "project"; entity: string; project: string } & Partial<WorkspaceState>)
+  | { page: "run"; entity: string; project: string; runId: string }
   | { page: "notfound"; path: string };
 
+/** A project workspace's shareable state (the query string of /{entity}/{project}); in a Route,
+ *  a field left out has its DEFAULT_WORKSPACE value. */
+export interface WorkspaceState {
+  /** Runs filter text (name, id, tags). */
+  q: string;
+  /** Sort column id, "-" first for descending (e.g. "-config.lr"); null: newest first. */
+  sort: string | null;
+  /** Group rows by "group", "job_type" or "config.<key>"; null: no grouping. */
+  group: string | null;
+  /** EMA smoothing weight in [0, 1). */
+  smooth: number;
+  /** Panel search text. */
+  panels: string;
+}
+
+export const DEFAULT_WORKSPACE: WorkspaceState = { q: "", sort: null, group: null, smooth: 0, panels: "" };
+
 const enc = encodeURIComponent;
+
+function parseSmooth(value: string | null): number {
+  const n = Number(value);
+  return value && Number.isFinite(n) && n > 0 && n < 1 ? n : 0;
+}
 
 /** The route for a URL's path and query string (e.g. location.pathname, location.search). */
 export function parseRoute(pathname: string, search = ""): Route {
@@ -25,9 +48,35 @@ export function parseRoute(pathname: string, search = ""): Route {
   }
   if (decoded.length === 2) {
     const [entity, project] = decoded as [string, string];
-    return { page: "project", entity, project, metric: query.get("metric") || null };
+    const route: Route = { page: "project", entity, project };
+    const q = query.get("q");
+    const sort = query.get("sort");
+    const group = query.get("group");
+    const smooth = parseSmooth(query.get("smooth"));
+    const panels = query.get("panels");
+    if (q) route.q = q;
+    if (sort) route.sort = sort;
+    if (group) route.group = group;
+    if (smooth) route.smooth = smooth;
+    if (panels) route.panels = panels;
+    return route;
+  }
+  if (decoded.length === 4 && decoded[2] === "runs") {
+    const [entity, project, , runId] = decoded as [string, string, string, string];
+    return { page: "run", entity, project, runId };
   }
   return { page: "notfound", path: pathname };
+}
+
+/** The workspace state of a project route, defaults filled in. */
+export function workspaceState(route: Partial<WorkspaceState>): WorkspaceState {
+  return {
+    q: route.q ?? DEFAULT_WORKSPACE.q,
+    sort: route.sort ?? DEFAULT_WORKSPACE.sort,
+    group: route.group ?? DEFAULT_WORKSPACE.group,
+    smooth: route.smooth ?? DEFAULT_WORKSPACE.smooth,
+    panels: route.panels ?? DEFAULT_WORKSPACE.panels,
+  };
 }
 
 /** The URL (path and query) of a route: parseRoute(formatRoute(r)) equals r. */
@@ -39,8 +88,17 @@ export function formatRoute(route: Route): string {
       return route.next === "/" ? "/signin" : `/signin?next=${enc(route.next)}`;
     case "project": {
       const base = `/${enc(route.entity)}/${enc(route.project)}`;
-      return route.metric ? `${base}?metric=${enc(route.metric)}` : base;
+      const query = new URLSearchParams();
+      if (route.q) query.set("q", route.q);
+      if (route.sort) query.set("sort", route.sort);
+      if (route.group) query.set("group", route.group);
+      if (route.smooth && route.smooth > 0 && route.smooth < 1) query.set("smooth", String(route.smooth));
+      if (route.panels) query.set("panels", route.panels);
+      const qs = query.toString();
+      return qs ? `${base}?${qs}` : base;
     }
+    case "run":
+      return `/${enc(route.entity)}/${enc(route.project)}/runs/${enc(route.runId)}`;
     case "notfound":
       return route.path;
   }

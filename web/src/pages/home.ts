@@ -15,7 +15,7 @@ export async function homePage(ctx: PageContext): Promise<HTMLElement> {
             "projects",
             ["Project", "Runs", "Last activity"],
             projects.map((p) => [
-              ctx.link({ page: "project", entity: p.entity, project: p.name, metric: null }, p.name),
+              ctx.link({ page: "project", entity: p.entity, project: p.name }, p.name),
               h("span", { "data-testid": "run-count" }, p.run_count),
               h("span", { title: p.last_activity ? new Date(p.last_activity * 1000).toISOString() : "" },
                 formatAgo(p.last_activity, now)),

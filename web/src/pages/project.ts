@@ -1,90 +1,101 @@
-// A project: its runs, and one chart of a chosen metric drawing every run (server-downsampled M4).
+// A project workspace: the runs table (filter, sort, group, columns, show/hide) and a chart panel
+// per metric drawing every shown run; its state is in the URL and it follows runs as they log.
 
 import type { RunInfo } from "../api/schema";
-import { lineChart } from "../charts/lineChart";
-import { alignM4 } from "../charts/m4";
+import { watchRuns } from "../api/workspace";
 import { colorAt } from "../charts/colors";
 import type { PageContext } from "../components/context";
-import { h, message, table } from "../components/dom";
-import { formatDate, formatDuration } from "../lib/format";
+import { h, message } from "../components/dom";
+import { panelsView } from "../components/panels";
+import { runsTable, type TableState } from "../components/runsTable";
+import { metricKeys } from "../lib/panelKeys";
+import { formatRoute, type Route, type WorkspaceState, workspaceState } from "../lib/route";
 
-const MAX_CHART_RUNS = 100;
+export { runtimeOf } from "../lib/runColumns";
+
 const KEY_SAMPLE_RUNS = 10;
 
-export function runtimeOf(run: RunInfo): number {
-  const fromSummary = run.summary["_runtime"];
-  if (typeof fromSummary === "number") return fromSummary;
-  const end = run.state === "running" ? run.heartbeat_at : run.updated_at;
-  return Math.max(0, end - run.created_at);
+type ProjectRoute = Extract<Route, { page: "project" }>;
+
+/** How a run's name appears in the runs table. */
+function runName(ctx: PageContext, run: RunInfo): Node {
+  return ctx.link({ page: "run", entity: run.entity, project: run.project, runId: run.run_id },
+    h("span", { title: run.run_id, "data-testid": "run-name" }, run.name ?? run.run_id));
 }
 
-export async function projectPage(
-  ctx: PageContext,
-  entity: string,
-  project: string,
-  metric: string | null,
-): Promise<HTMLElement> {
-  const runs = await ctx.api.runs(entity, project);
-  const page = h("main", { class: "page" },
+export async function projectPage(ctx: PageContext, route: ProjectRoute): Promise<HTMLElement> {
+  const { entity, project } = route;
+  const state: WorkspaceState = workspaceState(route);
+  let runs = await ctx.api.runs(entity, project);
+  const page = h("main", { class: "page workspace" },
     h("p", { class: "crumbs" }, ctx.link({ page: "home" }, "Projects"), ` / ${entity} /`),
     h("h1", {}, project));
   if (runs.length === 0) {
     page.append(message("empty", "No runs in this project."));
     return page;
   }
-  const charted = runs.slice(0, MAX_CHART_RUNS);
-  page.append(await chartPanel(ctx, entity, project, metric, charted));
-  page.append(h("h2", {}, `Runs (${runs.length})`));
-  page.append(table(
-    "runs",
-    ["", "Name", "State", "Created", "Runtime", "Tags"],
-    runs.map((run) => {
-      const i = charted.indexOf(run);
-      return [
-        i >= 0 ? h("span", { class: "swatch", style: `background:${colorAt(i)}` }) : "",
-        h("span", { title: run.run_id, "data-testid": "run-name" }, run.name ?? run.run_id),
-        h("span", { class: `state ${run.state}` }, run.state),
-        formatDate(run.created_at),
-        formatDuration(runtimeOf(run)),
-        h("span", { class: "tags" }, run.tags.map((t) => h("span", { class: "tag" }, t))),
-      ];
-    }),
-  ));
+
+  // A run keeps its colour while the page is open: by its position when first seen.
+  const colors = new Map<string, string>();
+  const colorOf = (run: RunInfo) => {
+    if (!colors.has(run.run_id)) colors.set(run.run_id, colorAt(colors.size));
+    return colors.get(run.run_id)!;
+  };
+  runs.forEach(colorOf);
+
+  const saveUrl = () => {
+    const url = formatRoute({ page: "project", entity, project, ...state });
+    if (location.pathname + location.search !== url) history.replaceState(null, "", url);
+  };
+
+  const panels = panelsView({
+    api: ctx.api, entity, project, search: state.panels, smoothing: state.smooth, colorOf,
+    onSearch: (text) => { state.panels = text; saveUrl(); },
+    onSmoothing: (value) => { state.smooth = value; saveUrl(); },
+  });
+  const table = runsTable({
+    state: { q: state.q, sort: state.sort, group: state.group },
+    colorOf,
+    nameCell: (run) => runName(ctx, run),
+    onStateChange: (s: TableState) => { Object.assign(state, s); saveUrl(); },
+    onVisibleChange: () => {
+      panels.setRuns(table.visibleRuns());
+      panels.refresh();
+    },
+  });
+  table.setRuns(runs);
+  panels.setRuns(table.visibleRuns());
+  panels.setKeys(await keysOf(ctx, entity, project, runs));
+
+  page.append(h("h2", {}, "Runs"), table.element, h("h2", {}, "Charts"), panels.element);
+
+  // Live: rows and the panels of the metrics that changed runs log, without a reload.
+  // It stops once the page has left the document (or never made it there: a newer render won).
+  let attached = false;
+  let ticks = 0;
+  watchRuns(ctx.api, entity, project, runs, (next, changed, removed) => {
+    runs = next;
+    next.forEach(colorOf);
+    table.setRuns(next);
+    const visible = table.visibleRuns();
+    panels.setRuns(visible);
+    const changedRuns = next.filter((r) => changed.has(r.run_id));
+    void keysOf(ctx, entity, project, next).then((keys) => {
+      panels.setKeys(keys);
+      if (removed) panels.refresh();
+      else if (changedRuns.some((r) => visible.includes(r))) panels.refresh(metricKeys(changedRuns));
+    });
+  }, () => {
+    attached ||= page.isConnected;
+    return attached ? page.isConnected : ++ticks < 5;
+  });
   return page;
 }
 
-async function chartPanel(
-  ctx: PageContext,
-  entity: string,
-  project: string,
-  metric: string | null,
-  runs: RunInfo[],
-): Promise<HTMLElement> {
-  const keyLists = await Promise.all(
-    runs.slice(0, KEY_SAMPLE_RUNS).map((run) => ctx.api.historyKeys(entity, project, run.run_id)),
-  );
-  const keys = [...new Set(keyLists.flatMap((k) => k.keys))].filter((k) => !k.startsWith("_")).sort();
-  const panel = h("section", { class: "chart-panel", "data-testid": "chart-panel" });
-  if (keys.length === 0) {
-    panel.append(message("empty", "These runs have logged no metrics yet."));
-    return panel;
-  }
-  const chosen = metric && keys.includes(metric) ? metric : keys[0]!;
-  const select = h("select", { id: "metric", "data-testid": "metric" },
-    keys.map((k) => h("option", { value: k, selected: k === chosen }, k)));
-  select.addEventListener("change", () => {
-    ctx.navigate({ page: "project", entity, project, metric: select.value }, { replace: true });
-  });
-  const plot = h("div", { class: "chart", "data-testid": "chart" });
-  panel.append(h("label", { for: "metric" }, "Metric "), select, plot);
-
-  const width = Math.max(320, Math.min(1100, document.body.clientWidth - 48));
-  const answer = await ctx.api.projectSeries(entity, project, chosen, runs.map((r) => r.run_id), width);
-  const withData = runs.filter((r) => answer.runs[r.run_id]);
-  const aligned = alignM4(withData.map((r) => ({ runId: r.run_id, columns: answer.runs[r.run_id]! })));
-  // Colours follow the runs table (index among charted runs), not the subset that has this metric.
-  const labels = withData.map((r) => r.name ?? r.run_id);
-  lineChart(plot, aligned, { title: chosen, width, height: 320, labels,
-                             colors: withData.map((r) => colorAt(runs.indexOf(r))) });
-  return panel;
+/** Metric keys: the runs' summaries, and the logged keys of (a few) runs whose summary has none. */
+async function keysOf(ctx: PageContext, entity: string, project: string, runs: RunInfo[]): Promise<string[]> {
+  const bare = runs.filter((r) => metricKeys([r]).length === 0).slice(0, KEY_SAMPLE_RUNS);
+  const lists = await Promise.all(bare.map((r) =>
+    ctx.api.historyKeys(entity, project, r.run_id).then((k) => k.keys, () => [] as string[])));
+  return metricKeys(runs, lists);
 }

@@ -1,0 +1,52 @@
+// API helpers for the project workspace (on top of ./client.ts).
+
+import type { Api, SeriesColumns } from "./client";
+import type { RunInfo } from "./schema";
+
+/** A run's state as far as charts and the table care: it changed when any of these did. */
+export function runFingerprint(run: RunInfo): string {
+  return `${run.updated_at}|${run.last_seq}|${run.state}|${run.heartbeat_at}`;
+}
+
+/** The ids of runs that are new or changed in `next` compared with `previous` (pure; tested). */
+export function changedRuns(previous: readonly RunInfo[], next: readonly RunInfo[]): Set<string> {
+  const before = new Map(previous.map((r) => [r.run_id, runFingerprint(r)]));
+  return new Set(next.filter((r) => before.get(r.run_id) !== runFingerprint(r)).map((r) => r.run_id));
+}
+
+/** One metric of many runs (one request); an empty answer without asking when there are no runs. */
+export async function seriesOf(
+  api: Api, entity: string, project: string, key: string, runIds: string[], buckets: number,
+): Promise<Record<string, SeriesColumns>> {
+  if (runIds.length === 0) return {};
+  return (await api.projectSeries(entity, project, key, runIds, buckets)).runs;
+}
+
+/**
+ * Watches a project's runs: polls the runs list every `intervalMs` (the events stream needs an
+ * Authorization header that EventSource cannot send) and calls `onChange` with the new list and
+ * the ids that changed, until `alive()` says no. Errors are retried at the next tick.
+ */
+export function watchRuns(
+  api: Api, entity: string, project: string, initial: RunInfo[],
+  onChange: (runs: RunInfo[], changed: Set<string>, removed: boolean) => void,
+  alive: () => boolean, intervalMs = 2000,
+): void {
+  let current = initial;
+  const tick = async () => {
+    if (!alive()) return;
+    try {
+      const next = await api.runs(entity, project);
+      if (!alive()) return;
+      const changed = changedRuns(current, next);
+      const ids = new Set(next.map((r) => r.run_id));
+      const removed = current.some((r) => !ids.has(r.run_id));
+      current = next;
+      if (changed.size > 0 || removed) onChange(next, changed, removed);
+    } catch {
+      // try again at the next tick
+    }
+    setTimeout(() => void tick(), intervalMs);
+  };
+  setTimeout(() => void tick(), intervalMs);
+}

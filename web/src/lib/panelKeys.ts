@@ -1,0 +1,44 @@
+// Which chart panels a workspace has and how they are sectioned (pure; tested).
+
+import type { RunInfo } from "../api/schema";
+import { flatten, isNumeric } from "./runColumns";
+
+/** Metric keys from the runs' summaries (numeric values only) and any extra key lists; "_" keys left out. */
+export function metricKeys(runs: readonly RunInfo[], extra: readonly (readonly string[])[] = []): string[] {
+  const keys = new Set<string>();
+  for (const run of runs) {
+    for (const [key, value] of Object.entries(flatten(run.summary))) if (isNumeric(value)) keys.add(key);
+  }
+  for (const list of extra) for (const key of list) if (!key.startsWith("_") && !key.includes("._")) keys.add(key);
+  return [...keys].sort((a, b) => a.localeCompare(b));
+}
+
+/** A key's section: what comes before its last "/" ("" for keys without one). */
+export function sectionOf(key: string): string {
+  const i = key.lastIndexOf("/");
+  return i < 0 ? "" : key.slice(0, i);
+}
+
+export interface Section {
+  name: string;
+  keys: string[];
+}
+
+/** Keys in sections by prefix, sections sorted by name with the unprefixed ones ("") last. */
+export function sectionKeys(keys: readonly string[]): Section[] {
+  const sections = new Map<string, string[]>();
+  for (const key of keys) {
+    const name = sectionOf(key);
+    if (!sections.has(name)) sections.set(name, []);
+    sections.get(name)!.push(key);
+  }
+  return [...sections.entries()]
+    .sort(([a], [b]) => (a === "" ? 1 : b === "" ? -1 : a.localeCompare(b)))
+    .map(([name, list]) => ({ name, keys: list.sort((a, b) => a.localeCompare(b)) }));
+}
+
+/** Whether a panel matches the search text (case-insensitive substring; empty matches all). */
+export function panelMatches(key: string, search: string): boolean {
+  const s = search.trim().toLowerCase();
+  return s === "" || key.toLowerCase().includes(s);
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+
+import type { RunInfo } from "../api/schema";
+import { metricKeys, panelMatches, sectionKeys, sectionOf } from "./panelKeys";
+import {
+  columnValue, compareValues, defaultColumns, discoverColumns, filterRuns, flatten, groupRuns, nextSort, parseSort,
+  sortRuns,
+} from "./runColumns";
+
+function run(id: string, extra: Partial<RunInfo> = {}): RunInfo {
+  return {
+    entity: "e", project: "p", run_id: id, name: id, state: "finished", notes: null, tags: [], group: "",
+    job_type: "", host: null, config: {}, summary: {}, metadata: {}, branch: null, exit_code: 0, created_at: 100,
+    updated_at: 200, heartbeat_at: 200, last_seq: 1, ...extra,
+  };
+}
+
+const runs = [
+  run("a", { config: { lr: 0.1, opt: { name: "adam" } }, summary: { "train/loss": 0.5, _step: 9 }, group: "g1",
+             tags: ["x"] }),
+  run("b", { config: { lr: 0.01, bs: 32 }, summary: { "train/loss": 0.2, "val/acc": 0.9 }, group: "g2" }),
+  run("c", { config: { lr: 1 }, summary: { "train/loss": "NaN", note: "hi" }, group: "g1", tags: ["best"] }),
+  run("d", { name: "delta", summary: {} }),
+];
+
+describe("column discovery", () => {
+  it("flattens nested keys and drops _ keys", () => {
+    expect(flatten({ a: { b: 1, _c: 2 }, _d: 3, e: [1] })).toEqual({ "a.b": 1, e: [1] });
+  });
+
+  it("finds config and summary keys, most common first", () => {
+    const keys = discoverColumns(runs);
+    expect(keys.config).toEqual(["lr", "bs", "opt.name"]);
+    expect(keys.summary).toEqual(["train/loss", "note", "val/acc"]);
+    expect(defaultColumns(keys, 1, 1)).toEqual([
+      "name", "state", "created", "runtime", "tags", "group", "job_type", "config.lr", "summary.train/loss",
+    ]);
+    expect(columnValue(runs[0]!, "config.opt.name")).toBe("adam");
+    expect(columnValue(runs[3]!, "config.lr")).toBeUndefined();
+  });
+});
+
+describe("sorting", () => {
+  it("compares numbers numerically, strings naturally, numbers first", () => {
+    expect(compareValues(2, 10)).toBeLessThan(0);
+    expect(compareValues("run2", "run10")).toBeLessThan(0);
+    expect(compareValues(5, "a")).toBeLessThan(0);
+  });
+
+  it("sorts by a column both ways, missing values last", () => {
+    const ids = (rs: RunInfo[]) => rs.map((r) => r.run_id);
+    expect(ids(sortRuns(runs, { column: "config.lr", desc: false }))).toEqual(["b", "a", "c", "d"]);
+    expect(ids(sortRuns(runs, { column: "config.lr", desc: true }))).toEqual(["c", "a", "b", "d"]);
+    expect(ids(sortRuns(runs, { column: "name", desc: true }))).toEqual(["delta", "c", "b", "a"].map((n) =>
+      n === "delta" ? "d" : n));
+    expect(ids(sortRuns(runs, null))).toEqual(["a", "b", "c", "d"]);
+  });
+
+  it("parses and cycles sort states", () => {
+    expect(parseSort("-config.lr")).toEqual({ column: "config.lr", desc: true });
+    expect(parseSort(null)).toBeNull();
+    expect(nextSort(null, "name")).toEqual({ column: "name", desc: false });
+    expect(nextSort({ column: "name", desc: false }, "name")).toEqual({ column: "name", desc: true });
+    expect(nextSort({ column: "name", desc: true }, "name")).toBeNull();
+  });
+});
+
+describe("filtering and grouping", () => {
+  it("filters by name, id and tags", () => {
+    expect(filterRuns(runs, "BEST").map((r) => r.run_id)).toEqual(["c"]);
+    expect(filterRuns(runs, "del").map((r) => r.run_id)).toEqual(["d"]);
+    expect(filterRuns(runs, "  ")).toHaveLength(4);
+  });
+
+  it("groups in order of first appearance, with a group for missing values", () => {
+    const groups = groupRuns(runs, "group");
+    expect(groups.map((g) => [g.label, g.runs.length])).toEqual([["g1", 2], ["g2", 1], ["(none)", 1]]);
+    expect(groupRuns(runs, "config.lr").map((g) => g.label)).toEqual(["0.1", "0.01", "1", "(none)"]);
+  });
+});
+
+describe("panels", () => {
+  it("takes numeric summary keys and extra key lists, without _ keys", () => {
+    expect(metricKeys(runs, [["_runtime", "train/lr"]])).toEqual(["train/loss", "train/lr", "val/acc"]);
+  });
+
+  it("sections keys by prefix, unprefixed last", () => {
+    expect(sectionOf("a/b/c")).toBe("a/b");
+    expect(sectionOf("loss")).toBe("");
+    expect(sectionKeys(["loss", "val/acc", "train/loss", "train/acc"])).toEqual([
+      { name: "train", keys: ["train/acc", "train/loss"] },
+      { name: "val", keys: ["val/acc"] },
+      { name: "", keys: ["loss"] },
+    ]);
+    expect(panelMatches("train/loss", "LOSS")).toBe(true);
+    expect(panelMatches("val/acc", "loss")).toBe(false);
+  });
+});
