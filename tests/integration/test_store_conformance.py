@@ -340,9 +340,9 @@ def test_runs_starting_together_share_their_new_project(store: Store, ref: runs.
         assert len(runs.list_runs(conn, ref)) == 6 and len(runs.project_infos(conn, ref.entity_id)) == 1
 
 
+# PostgreSQL only: SQLite has one writer at a time, so its write transactions queue (BEGIN IMMEDIATE).
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
 def test_a_run_being_written_does_not_hold_up_the_others(store: Store, ref: runs.RunRef) -> None:
-    if store.engine.dialect.name == "sqlite":
-        pytest.skip("SQLite has one writer at a time: its write transactions queue (BEGIN IMMEDIATE)")
     log_run(store, ref, "run00001", [{"v": 1}], exit_code=None)
     log_run(store, ref, "run00002", [{"v": 1}], exit_code=None)
     done: list[str] = []
