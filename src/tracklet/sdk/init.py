@@ -123,7 +123,7 @@ def init(
     initial_config = _initial_config(config, config_include_keys, config_exclude_keys)
     _warn_unavailable(resolved, printer, monitor_gym)
     if resolved.mode == "online":
-        _go_offline_without_server(resolved, printer)
+        _login_or_offline(resolved, printer)
     if resolved.mode == "disabled":
         run = _disabled_run(resolved, printer, initial_config)
     else:
@@ -225,7 +225,7 @@ def _warn_unavailable(s: Settings, printer: Printer, monitor_gym: bool | None) -
         printer.warn("monitor_gym is not available in this version of Tracklet yet; no videos are logged.")
 
 
-def _go_offline_without_server(s: Settings, printer: Printer) -> None:
+def _login_or_offline(s: Settings, printer: Printer) -> None:
     """Online needs a server login (or an anonymous account); without one, record offline
     (or raise when ``force``)."""
     wants_anonymous = s.anonymous == "must" or (s.anonymous == "allow" and s.api_key is None)
