@@ -8,6 +8,7 @@ import type { PageContext } from "./components/context";
 import { h, message } from "./components/dom";
 import { forgetKey, storedKey } from "./lib/auth";
 import { formatRoute, parseRoute, type Route } from "./lib/route";
+import { comparePage } from "./pages/compare";
 import { homePage } from "./pages/home";
 import { projectPage } from "./pages/project";
 import { runPage } from "./pages/run";
@@ -103,6 +104,9 @@ async function render(): Promise<void> {
         return;
       case "run":
         show(await runPage(ctx, route.entity, route.project, route.runId));
+        return;
+      case "compare":
+        show(await comparePage(ctx, route));
         return;
       case "notfound":
         show(h("main", { class: "page" }, message("error", `Nothing at ${route.path}.`)));

@@ -4,6 +4,9 @@ import type { HistoryKeys, ProjectInfo, ProjectSeries, RunInfo, Series, Viewer }
 
 export const API_PREFIX = "/api/v1";
 
+/** The most runs the runs list answers in one request (its `limit`'s maximum). */
+export const MAX_RUNS = 10_000;
+
 /** One run's M4 columns in a ProjectSeries answer (a Series without key and buckets). */
 export type SeriesColumns = Omit<Series, "key" | "buckets">;
 
@@ -73,7 +76,7 @@ export class Api {
   }
 
   runs(entity: string, project: string): Promise<RunInfo[]> {
-    return this.get(`/runs/${enc(entity)}/${enc(project)}`, { order: "-created_at" });
+    return this.get(`/runs/${enc(entity)}/${enc(project)}`, { order: "-created_at", limit: MAX_RUNS });
   }
 
   historyKeys(entity: string, project: string, runId: string): Promise<HistoryKeys> {
@@ -86,11 +89,14 @@ export class Api {
     key: string,
     runIds: string[],
     buckets: number,
+    range: { minStep?: number; maxStep?: number } = {},
   ): Promise<{ key: string; runs: Record<string, SeriesColumns>; missing: string[] }> {
     const answer = await this.get<ProjectSeries>(`/projects/${enc(entity)}/${enc(project)}/series`, {
       key,
       runs: runIds.join(","),
       buckets,
+      min_step: range.minStep,
+      max_step: range.maxStep,
     });
     return { key: answer.key, runs: answer.runs as unknown as Record<string, SeriesColumns>, missing: answer.missing };
   }

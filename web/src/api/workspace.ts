@@ -17,9 +17,10 @@ export function changedRuns(previous: readonly RunInfo[], next: readonly RunInfo
 /** One metric of many runs (one request); an empty answer without asking when there are no runs. */
 export async function seriesOf(
   api: Api, entity: string, project: string, key: string, runIds: string[], buckets: number,
+  range: { minStep?: number; maxStep?: number } = {},
 ): Promise<Record<string, SeriesColumns>> {
   if (runIds.length === 0) return {};
-  return (await api.projectSeries(entity, project, key, runIds, buckets)).runs;
+  return (await api.projectSeries(entity, project, key, runIds, buckets, range)).runs;
 }
 
 /**

@@ -8,6 +8,8 @@ import "uplot/dist/uPlot.min.css";
 import { colorAt, withAlpha } from "./colors";
 import { type AlignedM4 } from "./m4";
 import { smoothEma } from "./smoothing";
+import { formatValue, valueNear } from "./tooltip";
+import type { XRange } from "./zoom";
 
 export interface LineChartOptions {
   title: string;
@@ -19,6 +21,13 @@ export interface LineChartOptions {
   smoothing?: number;
   /** A logarithmic y axis (values ≤ 0 are left out). */
   logScale?: boolean;
+  /** The x axis' label (default "step"), and whether x is a wall time in seconds. */
+  xLabel?: string;
+  xTime?: boolean;
+  /** Called with the x-range selected by dragging; without it a drag zooms in place. */
+  onZoom?(range: XRange): void;
+  /** Called on a double-click (reset the zoom). */
+  onResetZoom?(): void;
 }
 
 function positive(values: (number | null)[]): (number | null)[] {
@@ -29,19 +38,21 @@ export function lineChart(target: HTMLElement, aligned: AlignedM4, options: Line
   const smoothing = options.smoothing ?? 0;
   const log = options.logScale ?? false;
   const fix = log ? positive : (v: (number | null)[]) => v;
-  const series: uPlot.Series[] = [{ label: "step" }];
+  const series: uPlot.Series[] = [{ label: options.xLabel ?? "step" }];
+  const lines: { label: string; color: string; index: number }[] = [];
   const bands: uPlot.Band[] = [];
   const data: (Float64Array | (number | null)[])[] = [aligned.x];
   aligned.runIds.forEach((_, i) => {
     const color = options.colors?.[i] ?? colorAt(i);
     const [last, min, max] = aligned.columns[i]!;
-    const label = options.labels[i] ?? aligned.runIds[i];
+    const label = options.labels[i] ?? aligned.runIds[i] ?? "";
     if (smoothing > 0) {
       series.push({ label: `${label} (raw)`, stroke: withAlpha(color, 0.3), width: 1, spanGaps: true,
                     points: { show: false } });
       data.push(fix(last));
     }
     const base = series.length;
+    lines.push({ label, color, index: base });
     series.push({ label, stroke: color, width: 1.5, spanGaps: true, points: { show: false } });
     series.push({ label: "min", stroke: "transparent", width: 0, spanGaps: true, points: { show: false } });
     series.push({ label: "max", stroke: "transparent", width: 0, spanGaps: true, points: { show: false } });
@@ -55,9 +66,68 @@ export function lineChart(target: HTMLElement, aligned: AlignedM4, options: Line
     series,
     bands,
     legend: { show: false },
-    scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
-    axes: [{ label: "step" }, {}],
-    cursor: { drag: { x: true, y: false } },
+    scales: { x: { time: options.xTime ?? false }, y: log ? { distr: 3 } : {} },
+    axes: [{ label: options.xLabel ?? "step" }, {}],
+    cursor: { drag: { x: true, y: false, setScale: !options.onZoom } },
+    plugins: [tooltipPlugin(lines, options.xLabel ?? "step", options.xTime ?? false)],
+    hooks: options.onZoom ? {
+      setSelect: [(u: uPlot) => {
+        if (u.select.width <= 0) return;
+        const range = { min: u.posToVal(u.select.left, "x"), max: u.posToVal(u.select.left + u.select.width, "x") };
+        u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+        options.onZoom!(range);
+      }],
+    } : {},
   };
-  return new uPlot(opts, data as uPlot.AlignedData, target);
+  const chart = new uPlot(opts, data as uPlot.AlignedData, target);
+  if (options.onResetZoom) chart.over.addEventListener("dblclick", () => options.onResetZoom!());
+  return chart;
+}
+
+/** A tooltip listing every run's value at the cursor, with its name and colour. */
+function tooltipPlugin(lines: { label: string; color: string; index: number }[], xName: string,
+                       xTime: boolean): uPlot.Plugin {
+  const tip = document.createElement("div");
+  tip.className = "chart-tooltip";
+  tip.dataset["testid"] = "chart-tooltip";
+  tip.hidden = true;
+  return {
+    hooks: {
+      init: [(u: uPlot) => { u.over.appendChild(tip); }],
+      setCursor: [(u: uPlot) => {
+        const idx = u.cursor.idx;
+        if (idx == null || u.cursor.left == null || u.cursor.left < 0) {
+          tip.hidden = true;
+          return;
+        }
+        const x = u.data[0][idx]!;
+        const head = document.createElement("div");
+        head.className = "tooltip-x";
+        head.textContent = `${xName}: ${xTime ? new Date(x * 1000).toLocaleString() : formatValue(x)}`;
+        const rows = lines.map(({ label, color, index }) => {
+          const row = document.createElement("div");
+          row.className = "tooltip-row";
+          row.dataset["testid"] = "tooltip-row";
+          const swatch = document.createElement("span");
+          swatch.className = "swatch";
+          swatch.style.background = color;
+          const name = document.createElement("span");
+          name.className = "tooltip-name";
+          name.dataset["testid"] = "tooltip-name";
+          name.textContent = label;
+          const value = document.createElement("span");
+          value.className = "tooltip-value";
+          value.textContent = formatValue(valueNear(u.data[index] as (number | null)[], idx));
+          row.append(swatch, name, value);
+          return row;
+        });
+        tip.replaceChildren(head, ...rows);
+        tip.hidden = false;
+        const left = u.cursor.left!;
+        const right = left > u.over.clientWidth / 2;
+        tip.style.left = right ? "" : `${left + 12}px`;
+        tip.style.right = right ? `${u.over.clientWidth - left + 12}px` : "";
+      }],
+    },
+  };
 }

@@ -7,8 +7,12 @@ import type { Api, SeriesColumns } from "../api/client";
 import type { RunInfo } from "../api/schema";
 import { seriesOf } from "../api/workspace";
 import { lineChart } from "../charts/lineChart";
+import { aggregateGroups } from "../charts/groups";
 import { alignM4 } from "../charts/m4";
+import { mapToX, RELATIVE_TIME, STEP, WALL_TIME, xLabel } from "../charts/xaxis";
+import { seriesRequest, stepRange, type XRange } from "../charts/zoom";
 import { panelMatches, sectionKeys } from "../lib/panelKeys";
+import { groupRuns } from "../lib/runColumns";
 import { h, message } from "./dom";
 
 export interface PanelsOptions {
@@ -17,9 +21,12 @@ export interface PanelsOptions {
   project: string;
   search: string;
   smoothing: number;
+  /** The x axis: "" (step), "_runtime", "_timestamp" or a metric key. */
+  x: string;
   colorOf(run: RunInfo): string;
   onSearch(text: string): void;
   onSmoothing(value: number): void;
+  onX(key: string): void;
 }
 
 export interface Panels {
@@ -27,6 +34,8 @@ export interface Panels {
   /** The metric keys and the runs to draw; panels whose key is new are fetched. */
   setKeys(keys: string[]): void;
   setRuns(runs: RunInfo[]): void;
+  /** Group the runs by a column ("group", "job_type", "config.<key>"): a mean line and min–max band per group. */
+  setGroup(by: string | null): void;
   /** Fetches again the panels of `keys` (all when omitted). */
   refresh(keys?: Iterable<string>): void;
 }
@@ -37,6 +46,11 @@ interface Panel {
   plot: HTMLElement;
   chart: uPlot | null;
   answer: Record<string, SeriesColumns> | null;
+  /** Per run, the drawn points' (step, x) pairs (to map a zoomed x-range back to steps). */
+  points: [number, number][];
+  /** The zoomed step range (null: the whole series). */
+  zoom: XRange | null;
+  requests: number;
   generation: number;
 }
 
@@ -52,6 +66,8 @@ export function panelsView(options: PanelsOptions): Panels {
   let smoothing = options.smoothing;
   let logScale = false;
   let search = options.search;
+  let xKey = options.x;
+  let groupBy: string | null = null;
   const panels = new Map<string, Panel>();
 
   const searchBox = h("input", { type: "search", placeholder: "Search panels", value: search,
@@ -75,11 +91,29 @@ export function panelsView(options: PanelsOptions): Panels {
     logScale = logInput.checked;
     for (const panel of panels.values()) draw(panel);
   });
+  const xSelect = h("select", { "data-testid": "x-axis" });
+  function xOptions(): void {
+    const choices: [string, string][] = [[STEP, "Step"], [RELATIVE_TIME, "Relative time"], [WALL_TIME, "Wall time"],
+      ...keys.filter((k) => !k.startsWith("_")).map((k): [string, string] => [k, k])];
+    if (!choices.some(([k]) => k === xKey)) choices.push([xKey, xKey]);
+    xSelect.replaceChildren(...choices.map(([value, label]) => h("option", { value }, label)));
+    xSelect.value = xKey;
+  }
+  xOptions();
+  xSelect.addEventListener("change", () => {
+    xKey = xSelect.value;
+    options.onX(xKey);
+    for (const panel of panels.values()) {
+      panel.zoom = null;
+      void load(panel);
+    }
+  });
   const body = h("div", { class: "sections" });
   const element = h("section", { class: "panels", "data-testid": "panels" },
     h("div", { class: "toolbar" }, searchBox,
       h("label", {}, "Smoothing ", smoothInput, " ", smoothValue),
-      h("label", {}, logInput, " Log scale")),
+      h("label", {}, logInput, " Log scale"),
+      h("label", {}, "X axis ", xSelect)),
     body);
 
   function applySearch(): void {
@@ -107,22 +141,69 @@ export function panelsView(options: PanelsOptions): Panels {
       return;
     }
     panel.plot.replaceChildren();
-    const aligned = alignM4(withData.map((r) => ({ runId: r.run_id, columns: answer[r.run_id]! })));
+    let aligned = alignM4(withData.map((r) => ({ runId: r.run_id, columns: answer[r.run_id]! })));
     panel.element.dataset["points"] = String(aligned.columns.reduce((n, [last]) => n + last.filter((v) => v != null).length, 0));
+    let labels = withData.map((r) => r.name ?? r.run_id);
+    let colors = withData.map((r) => options.colorOf(r));
+    if (groupBy) {
+      const groups = groupRuns(withData, groupBy);
+      aligned = aggregateGroups(aligned, groups.map((g) => ({ name: g.label, runs: g.runs.map((r) => withData.indexOf(r)) })));
+      labels = groups.map((g) => `${g.label} (${g.runs.length})`);
+      colors = groups.map((g) => options.colorOf(g.runs[0]!));
+    }
+    panel.element.dataset["lines"] = String(labels.length);
+    const xs = aligned.x;
+    panel.element.dataset["xMin"] = String(xs[0] ?? "");
+    panel.element.dataset["xMax"] = String(xs[xs.length - 1] ?? "");
     panel.chart = lineChart(panel.plot, aligned, {
-      title: panel.key, width: panelWidth(), height: 220, labels: withData.map((r) => r.name ?? r.run_id),
-      colors: withData.map((r) => options.colorOf(r)), smoothing, logScale,
+      title: panel.key, width: panelWidth(), height: 220, labels, colors, smoothing, logScale,
+      xLabel: xLabel(xKey), xTime: xKey === WALL_TIME,
+      onZoom: (range) => {
+        const steps = xKey === STEP ? stepRange(range) : stepRange(range, panel.points);
+        if (!steps) return;
+        panel.zoom = steps;
+        void load(panel);
+      },
+      onResetZoom: () => {
+        if (!panel.zoom) return;
+        panel.zoom = null;
+        void load(panel);
+      },
     });
   }
 
   async function load(panel: Panel): Promise<void> {
     const generation = ++panel.generation;
     panel.element.dataset["state"] = "loading";
+    const request = seriesRequest(panel.zoom, panelWidth());
+    const range = { minStep: request.minStep, maxStep: request.maxStep };
+    const ids = runs.map((r) => r.run_id);
+    const key = xKey;
+    panel.requests += 1;
+    panel.element.dataset["requests"] = String(panel.requests);
     try {
-      const answer = await seriesOf(options.api, options.entity, options.project, panel.key,
-                                    runs.map((r) => r.run_id), panelWidth());
+      const [metric, x] = await Promise.all([
+        seriesOf(options.api, options.entity, options.project, panel.key, ids, request.buckets, range),
+        key === STEP ? Promise.resolve(null)
+          : seriesOf(options.api, options.entity, options.project, key, ids, request.buckets, range),
+      ]);
       if (generation !== panel.generation) return;
+      const answer: Record<string, SeriesColumns> = {};
+      const points: [number, number][] = [];
+      for (const [runId, columns] of Object.entries(metric)) {
+        if (x) {
+          const mapped = mapToX(columns, x[runId] ?? emptyColumns());
+          answer[runId] = mapped.columns;
+          mapped.steps.forEach((step, i) => points.push([step, mapped.columns.last_step[i]!]));
+        } else {
+          answer[runId] = columns;
+        }
+      }
       panel.answer = answer;
+      panel.points = points;
+      panel.element.dataset["zoom"] = panel.zoom ? `${panel.zoom.min}-${panel.zoom.max}` : "";
+      panel.element.dataset["downsampled"] = String(Object.values(metric).some((c) => c.downsampled));
+      panel.element.dataset["xLabel"] = xLabel(key);
       draw(panel);
       panel.element.dataset["state"] = "ready";
     } catch (e) {
@@ -135,7 +216,7 @@ export function panelsView(options: PanelsOptions): Panels {
   function makePanel(key: string): Panel {
     const plot = h("div", { class: "chart", "data-testid": "chart" });
     const element = h("div", { class: "chart-panel", "data-testid": "panel", "data-key": key }, plot);
-    return { key, element, plot, chart: null, answer: null, generation: 0 };
+    return { key, element, plot, chart: null, answer: null, points: [], zoom: null, requests: 0, generation: 0 };
   }
 
   function layout(): void {
@@ -166,11 +247,19 @@ export function panelsView(options: PanelsOptions): Panels {
       }
       const changed = fresh.length > 0 || next.length !== keys.length;
       keys = next;
-      if (changed) layout();
+      if (changed) {
+        layout();
+        xOptions();
+      }
       for (const key of fresh) void load(panels.get(key)!);
     },
     setRuns(next: RunInfo[]): void {
       runs = next;
+    },
+    setGroup(by: string | null): void {
+      if (by === groupBy) return;
+      groupBy = by;
+      for (const panel of panels.values()) draw(panel);
     },
     refresh(which?: Iterable<string>): void {
       const list = which ? [...which] : [...panels.keys()];
@@ -180,4 +269,9 @@ export function panelsView(options: PanelsOptions): Panels {
       }
     },
   };
+}
+
+function emptyColumns(): SeriesColumns {
+  return { downsampled: false, bucket_start: [], first_step: [], first: [], last_step: [], last: [], min_step: [],
+           min: [], max_step: [], max: [], count: [] };
 }

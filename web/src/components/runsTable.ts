@@ -1,13 +1,24 @@
 // The workspace's runs table: columns (built-in, config.*, summary.*) with a chooser, sorting by
 // any header, a filter, grouping with collapsible counted groups, and a checkbox per run that
-// shows or hides it in the charts. The model (sorting, grouping, columns) is ../lib/runColumns.ts.
+// shows or hides it in the charts, and one that selects it for comparing. Rows are virtual: the
+// table scrolls in a fixed-height box and only the rows in view (and a few either side) are in the
+// document (../lib/virtual.ts), so 10,000 runs scroll smoothly. The model (sorting, grouping,
+// columns) is ../lib/runColumns.ts.
 
 import type { RunInfo } from "../api/schema";
 import {
   columnLabel, columnValue, defaultColumns, discoverColumns, filterRuns, formatSort, formatValue, groupableColumns,
   groupRuns, nextSort, parseSort, sortRuns, type ColumnKeys,
 } from "../lib/runColumns";
+import { rowWindow } from "../lib/virtual";
 import { h } from "./dom";
+
+/** Rows beyond the viewport rendered on either side. */
+const OVERSCAN = 10;
+/** The viewport's height when the table is not in the document yet (it is measured once it is). */
+const FALLBACK_VIEWPORT = 600;
+
+type Item = { kind: "group"; key: string; label: string; count: number; closed: boolean } | { kind: "run"; run: RunInfo };
 
 export interface TableState {
   q: string;
@@ -24,11 +35,15 @@ export interface RunsTableOptions {
   onStateChange(state: TableState): void;
   /** Which runs the charts draw changed (filter or checkboxes). */
   onVisibleChange(): void;
+  /** Compare the selected runs (two or more); without it there is no selection column. */
+  onCompare?(runIds: string[]): void;
 }
 
 export interface RunsTable {
   element: HTMLElement;
   setRuns(runs: RunInfo[]): void;
+  /** Picks runs for comparing (as ticking their boxes does). */
+  select(runIds: string[]): void;
   /** Runs that pass the filter and are not hidden, in table order. */
   visibleRuns(): RunInfo[];
 }
@@ -40,6 +55,11 @@ export function runsTable(options: RunsTableOptions): RunsTable {
   let chosen: string[] | null = null; // null: the default columns for the current keys
   const hidden = new Set<string>();
   const collapsed = new Set<string>();
+  const selected = new Set<string>(); // run ids picked for comparing, in the order picked
+  let items: Item[] = [];
+  let cols: string[] = [];
+  let rowHeight = 33; // measured from a rendered row once there is one
+  let frame = 0;
 
   const filter = h("input", { type: "search", placeholder: "Filter runs by name or tag", value: state.q,
                               "data-testid": "run-filter", class: "filter" });
@@ -55,9 +75,27 @@ export function runsTable(options: RunsTableOptions): RunsTable {
   const chooser = h("details", { class: "column-chooser", "data-testid": "column-chooser" });
   const count = h("span", { class: "run-count", "data-testid": "runs-shown" });
   const tableEl = h("table", { "data-testid": "runs", class: "runs-table" });
+  const body = h("tbody", {});
+  const scroller = h("div", { class: "table-scroll runs-scroll", "data-testid": "runs-scroll" }, tableEl);
+  scroller.addEventListener("scroll", () => {
+    if (!frame) frame = requestAnimationFrame(() => { frame = 0; renderWindow(); });
+  }, { passive: true });
+  const compareButton = h("button", { type: "button", "data-testid": "compare-runs", disabled: true,
+                                      title: "Select two or more runs to compare" }, "Compare");
+  compareButton.addEventListener("click", () => {
+    const ids = [...selected].filter((id) => runs.some((r) => r.run_id === id));
+    if (ids.length >= 2) options.onCompare?.(ids);
+  });
   const element = h("section", { class: "runs-section" },
-    h("div", { class: "toolbar" }, filter, h("label", {}, "Group by ", groupSelect), chooser, count),
-    h("div", { class: "table-scroll" }, tableEl));
+    h("div", { class: "toolbar" }, filter, h("label", {}, "Group by ", groupSelect), chooser,
+      options.onCompare ? compareButton : null, count),
+    scroller);
+
+  function updateCompare(): void {
+    const n = [...selected].filter((id) => runs.some((r) => r.run_id === id)).length;
+    compareButton.disabled = n < 2;
+    compareButton.textContent = n ? `Compare (${n})` : "Compare";
+  }
 
   function changed(visibility: boolean): void {
     options.onStateChange({ ...state });
@@ -91,7 +129,7 @@ export function runsTable(options: RunsTableOptions): RunsTable {
         [...keys.config.map((k) => box(`config.${k}`)), ...keys.summary.map((k) => box(`summary.${k}`))]));
   }
 
-  function row(run: RunInfo, cols: string[]): HTMLTableRowElement {
+  function row(run: RunInfo): HTMLTableRowElement {
     const checkbox = h("input", { type: "checkbox", checked: !hidden.has(run.run_id), "data-testid": "run-visible",
                                   title: "Show in charts" });
     checkbox.addEventListener("change", () => {
@@ -109,13 +147,25 @@ export function runsTable(options: RunsTableOptions): RunsTable {
       if (c === "tags") return h("td", {}, h("span", { class: "tags" }, run.tags.map((t) => h("span", { class: "tag" }, t))));
       return h("td", { "data-column": c }, formatValue(c, columnValue(run, c)));
     });
+    const lead = h("td", { class: "row-boxes" }, checkbox);
+    if (options.onCompare) {
+      const pick = h("input", { type: "checkbox", checked: selected.has(run.run_id), "data-testid": "run-select",
+                                title: "Select to compare" });
+      pick.addEventListener("change", () => {
+        if (pick.checked) selected.add(run.run_id);
+        else selected.delete(run.run_id);
+        updateCompare();
+      });
+      lead.append(" ", pick);
+    }
     const tr = h("tr", { "data-testid": "run-row", "data-run-id": run.run_id,
-                         class: hidden.has(run.run_id) ? "hidden-run" : null }, h("td", {}, checkbox), cells);
+                         class: hidden.has(run.run_id) ? "hidden-run" : null }, lead, cells);
     return tr;
   }
 
+  /** Rebuilds the header and the list of rows (after the runs, columns, sort, filter or grouping changed). */
   function render(): void {
-    const cols = columns();
+    cols = columns();
     const sort = parseSort(state.sort);
     const head = h("tr", {}, h("th", {}, ""), cols.map((c) => {
       const active = sort?.column === c;
@@ -129,27 +179,63 @@ export function runsTable(options: RunsTableOptions): RunsTable {
                button);
     }));
     const shown = sortRuns(filterRuns(runs, state.q), sort);
-    const body = h("tbody", {});
+    items = [];
     if (state.group) {
       for (const group of groupRuns(shown, state.group)) {
         const closed = collapsed.has(group.key);
-        const toggle = h("button", { type: "button", class: "link group-toggle", "aria-expanded": String(!closed) },
-          closed ? "▸ " : "▾ ", h("span", { "data-testid": "group-label" }, group.label), " ",
-          h("span", { class: "group-count", "data-testid": "group-count" }, `(${group.runs.length})`));
-        toggle.addEventListener("click", () => {
-          if (collapsed.has(group.key)) collapsed.delete(group.key);
-          else collapsed.add(group.key);
-          render();
-        });
-        body.append(h("tr", { class: "group-row", "data-testid": "group-header" },
-          h("td", { colspan: cols.length + 1 }, toggle)));
-        if (!closed) for (const run of group.runs) body.append(row(run, cols));
+        items.push({ kind: "group", key: group.key, label: group.label, count: group.runs.length, closed });
+        if (!closed) for (const run of group.runs) items.push({ kind: "run", run });
       }
     } else {
-      for (const run of shown) body.append(row(run, cols));
+      for (const run of shown) items.push({ kind: "run", run });
     }
     tableEl.replaceChildren(h("thead", {}, head), body);
     count.textContent = `${shown.length} of ${runs.length} runs`;
+    updateCompare();
+    renderWindow();
+  }
+
+  function groupRow(item: Extract<Item, { kind: "group" }>): HTMLTableRowElement {
+    const toggle = h("button", { type: "button", class: "link group-toggle", "aria-expanded": String(!item.closed) },
+      item.closed ? "▸ " : "▾ ", h("span", { "data-testid": "group-label" }, item.label), " ",
+      h("span", { class: "group-count", "data-testid": "group-count" }, `(${item.count})`));
+    toggle.addEventListener("click", () => {
+      if (collapsed.has(item.key)) collapsed.delete(item.key);
+      else collapsed.add(item.key);
+      render();
+    });
+    return h("tr", { class: "group-row", "data-testid": "group-header" }, h("td", { colspan: cols.length + 1 }, toggle));
+  }
+
+  function spacer(height: number): HTMLTableRowElement {
+    return h("tr", { class: "spacer", "aria-hidden": "true", style: `height:${height}px` },
+      h("td", { colspan: cols.length + 1 }));
+  }
+
+  /** Puts the rows in view (plus the overscan) in the document, with spacers for the rest. */
+  function renderWindow(): void {
+    const viewport = scroller.isConnected && scroller.clientHeight > 0 ? scroller.clientHeight : FALLBACK_VIEWPORT;
+    const w = rowWindow(scroller.scrollTop, viewport, rowHeight, items.length, OVERSCAN);
+    const rows: HTMLTableRowElement[] = [];
+    if (w.padTop > 0) rows.push(spacer(w.padTop));
+    for (let i = w.start; i < w.end; i++) {
+      const item = items[i]!;
+      rows.push(item.kind === "group" ? groupRow(item) : row(item.run));
+    }
+    if (w.padBottom > 0) rows.push(spacer(w.padBottom));
+    body.replaceChildren(...rows);
+    body.dataset["start"] = String(w.start);
+    body.dataset["end"] = String(w.end);
+    tableEl.dataset["rows"] = String(items.length);
+    // Spacers assume every row is rowHeight high: measure a real one (once it is laid out).
+    const sample = rows.find((r) => r.dataset["testid"] === "run-row");
+    if (sample && sample.isConnected) {
+      const measured = sample.getBoundingClientRect().height;
+      if (measured > 0 && Math.abs(measured - rowHeight) > 0.5) {
+        rowHeight = measured;
+        renderWindow();
+      }
+    }
   }
 
   return {
@@ -160,6 +246,12 @@ export function runsTable(options: RunsTableOptions): RunsTable {
       keys = discoverColumns(runs);
       if (JSON.stringify(keys) !== before) renderControls();
       render();
+    },
+    /** Picks runs for comparing (as ticking their boxes does). */
+    select(runIds: string[]): void {
+      for (const id of runIds) selected.add(id);
+      updateCompare();
+      renderWindow();
     },
     visibleRuns(): RunInfo[] {
       return sortRuns(filterRuns(runs, state.q), parseSort(state.sort)).filter((r) => !hidden.has(r.run_id));

@@ -13,6 +13,9 @@ describe("routes", () => {
     expect(workspaceState({ q: "a" })).toEqual({ ...DEFAULT_WORKSPACE, q: "a" });
     expect(parseRoute("/e/p/runs/abc123")).toEqual({ page: "run", entity: "e", project: "p", runId: "abc123" });
     expect(parseRoute("/a/b/c/d").page).toBe("notfound");
+    expect(parseRoute("/e/p/compare", "?runs=a,b,c")).toEqual({ page: "compare", entity: "e", project: "p", runs: ["a", "b", "c"] });
+    expect(formatRoute({ page: "compare", entity: "e", project: "p", runs: ["a", "b"] })).toBe("/e/p/compare?runs=a,b");
+    expect(parseRoute("/e/p/compare", "?x=1&runs=a%2Cb,c")).toEqual({ page: "compare", entity: "e", project: "p", runs: ["a,b", "c"] });
     expect(parseRoute("/a/b/runs").page).toBe("notfound");
     expect(parseRoute("/%E0%A4%A").page).toBe("notfound");
   });
@@ -30,8 +33,12 @@ describe("routes", () => {
       { page: "project", entity: "e", project: "p" },
       { page: "project", entity: "ü ?&", project: "a/b#c", q: "x y/z&", sort: "-config.lr", group: "config.a b",
         smooth: 0.85, panels: "train/" },
+      { page: "project", entity: "e", project: "p", x: "_runtime" },
+      { page: "project", entity: "e", project: "p", panels: "val", x: "train/acc & more" },
       { page: "run", entity: "e", project: "p", runId: "r1" },
       { page: "run", entity: "ü ?&", project: "a/b#c", runId: "id/with ?#%" },
+      { page: "compare", entity: "e", project: "p", runs: ["a", "b", "c"] },
+      { page: "compare", entity: "ü ?&", project: "a/b#c", runs: ["id,with comma", "x+y &=?#%"] },
     ];
     for (const route of routes) {
       const url = formatRoute(route);

@@ -5,6 +5,7 @@ export type Route =
   | { page: "signin"; next: string }
   | ({ page: "project"; entity: string; project: string } & Partial<WorkspaceState>)
   | { page: "run"; entity: string; project: string; runId: string }
+  | { page: "compare"; entity: string; project: string; runs: string[] }
   | { page: "notfound"; path: string };
 
 /** A project workspace's shareable state (the query string of /{entity}/{project}); in a Route,
@@ -20,9 +21,11 @@ export interface WorkspaceState {
   smooth: number;
   /** Panel search text. */
   panels: string;
+  /** The charts' x axis: "" for step, "_runtime" (relative time), "_timestamp" (wall time) or a metric key. */
+  x: string;
 }
 
-export const DEFAULT_WORKSPACE: WorkspaceState = { q: "", sort: null, group: null, smooth: 0, panels: "" };
+export const DEFAULT_WORKSPACE: WorkspaceState = { q: "", sort: null, group: null, smooth: 0, panels: "", x: "" };
 
 const enc = encodeURIComponent;
 
@@ -54,6 +57,8 @@ export function parseRoute(pathname: string, search = ""): Route {
     const group = query.get("group");
     const smooth = parseSmooth(query.get("smooth"));
     const panels = query.get("panels");
+    const x = query.get("x");
+    if (x) route.x = x;
     if (q) route.q = q;
     if (sort) route.sort = sort;
     if (group) route.group = group;
@@ -61,11 +66,27 @@ export function parseRoute(pathname: string, search = ""): Route {
     if (panels) route.panels = panels;
     return route;
   }
+  if (decoded.length === 3 && decoded[2] === "compare") {
+    const [entity, project] = decoded as [string, string];
+    return { page: "compare", entity, project, runs: compareIds(search) };
+  }
   if (decoded.length === 4 && decoded[2] === "runs") {
     const [entity, project, , runId] = decoded as [string, string, string, string];
     return { page: "run", entity, project, runId };
   }
   return { page: "notfound", path: pathname };
+}
+
+/** The run ids of a compare URL's "runs" parameter: comma-separated, each id percent-encoded
+ *  (read from the raw query so that an id may hold a comma). */
+function compareIds(search: string): string[] {
+  const raw = search.replace(/^\?/, "").split("&").find((p) => p.startsWith("runs="));
+  if (!raw) return [];
+  try {
+    return raw.slice(5).split(",").filter((p) => p !== "").map((p) => decodeURIComponent(p.replace(/\+/g, " ")));
+  } catch {
+    return [];
+  }
 }
 
 /** The workspace state of a project route, defaults filled in. */
@@ -76,6 +97,7 @@ export function workspaceState(route: Partial<WorkspaceState>): WorkspaceState {
     group: route.group ?? DEFAULT_WORKSPACE.group,
     smooth: route.smooth ?? DEFAULT_WORKSPACE.smooth,
     panels: route.panels ?? DEFAULT_WORKSPACE.panels,
+    x: route.x ?? DEFAULT_WORKSPACE.x,
   };
 }
 
@@ -94,11 +116,14 @@ export function formatRoute(route: Route): string {
       if (route.group) query.set("group", route.group);
       if (route.smooth && route.smooth > 0 && route.smooth < 1) query.set("smooth", String(route.smooth));
       if (route.panels) query.set("panels", route.panels);
+      if (route.x) query.set("x", route.x);
       const qs = query.toString();
       return qs ? `${base}?${qs}` : base;
     }
     case "run":
       return `/${enc(route.entity)}/${enc(route.project)}/runs/${enc(route.runId)}`;
+    case "compare":
+      return `/${enc(route.entity)}/${enc(route.project)}/compare?runs=${route.runs.map(enc).join(",")}`;
     case "notfound":
       return route.path;
   }

@@ -49,21 +49,24 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   };
 
   const panels = panelsView({
-    api: ctx.api, entity, project, search: state.panels, smoothing: state.smooth, colorOf,
+    api: ctx.api, entity, project, search: state.panels, smoothing: state.smooth, x: state.x, colorOf,
     onSearch: (text) => { state.panels = text; saveUrl(); },
     onSmoothing: (value) => { state.smooth = value; saveUrl(); },
+    onX: (key) => { state.x = key; saveUrl(); },
   });
   const table = runsTable({
     state: { q: state.q, sort: state.sort, group: state.group },
     colorOf,
     nameCell: (run) => runName(ctx, run),
-    onStateChange: (s: TableState) => { Object.assign(state, s); saveUrl(); },
+    onStateChange: (s: TableState) => { Object.assign(state, s); saveUrl(); panels.setGroup(state.group); },
     onVisibleChange: () => {
       panels.setRuns(table.visibleRuns());
       panels.refresh();
     },
+    onCompare: (ids) => ctx.navigate({ page: "compare", entity, project, runs: ids }),
   });
   table.setRuns(runs);
+  panels.setGroup(state.group);
   panels.setRuns(table.visibleRuns());
   panels.setKeys(await keysOf(ctx, entity, project, runs));
 
