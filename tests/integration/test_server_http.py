@@ -197,3 +197,16 @@ def test_one_metric_of_many_runs_in_one_answer_keeps_spikes(server: ServerProces
             assert min(columns["min"]) == float(index)
         assert client.get("/projects/root/http/series", params={"key": "loss"}).status_code == 400
         assert client.get("/projects/root/nope/series", params={"key": "loss", "runs": "x"}).json()["missing"] == ["x"]
+
+
+def test_a_chart_can_ask_for_only_the_columns_it_draws(server: ServerProcess) -> None:
+    with api(server) as client:
+        open_run(client, "cols0001")
+        records = [START] + [encode_history(s, 1.0, True, {"loss": float(s)}) for s in range(100)]
+        post_records(client, "/runs/root/http/cols0001/records", {"first_seq": 1, "records": records})
+        answer = client.get("/projects/root/http/series", params={
+            "key": "loss", "runs": "cols0001", "buckets": 10, "columns": "last_step,last,min,max"}).json()
+        assert set(answer["runs"]["cols0001"]) == {"last_step", "last", "min", "max", "downsampled"}
+        assert answer["runs"]["cols0001"]["max"][-1] == 99.0
+        bad = client.get("/runs/root/http/cols0001/history/series", params={"key": "loss", "columns": "median"})
+        assert bad.status_code == 400 and "median" in bad.json()["detail"]

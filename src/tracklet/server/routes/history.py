@@ -53,11 +53,16 @@ async def history_rows(request: Request) -> JSON:
     return JSON(await run_in_threadpool(work))
 
 
-def _chart_range(request: Request) -> tuple[int, int | None, int | None]:
-    """``buckets`` (default 1000), ``min_step`` and ``max_step`` of a chart request."""
+def _chart_range(request: Request) -> tuple[int, int | None, int | None, tuple[str, ...]]:
+    """``buckets`` (default 1000), ``min_step``, ``max_step`` and the M4 ``columns`` (default all)
+    of a chart request: a chart that draws the last value and the min–max band needs four."""
     buckets = query_int(request, "buckets", 1000, minimum=1, maximum=MAX_BUCKETS)
     assert buckets is not None
-    return buckets, query_int(request, "min_step"), query_int(request, "max_step")
+    columns = tuple(c for c in (request.query_params.get("columns") or "").split(",") if c) or history.M4_COLUMNS
+    unknown = [c for c in columns if c not in history.M4_COLUMNS]
+    if unknown:
+        raise BadRequest(f"query parameter 'columns': unknown {unknown[0]!r}; choose among {', '.join(history.M4_COLUMNS)}")
+    return buckets, query_int(request, "min_step"), query_int(request, "max_step"), columns
 
 
 async def history_series(request: Request) -> JSON:
@@ -65,11 +70,11 @@ async def history_series(request: Request) -> JSON:
     key = request.query_params.get("key")
     if not key:
         raise BadRequest("query parameter 'key' is required")
-    buckets, min_step, max_step = _chart_range(request)
+    buckets, min_step, max_step, wanted = _chart_range(request)
 
     def work() -> dict[str, Any]:
         with store(request).read() as conn:
-            columns = history.downsampled(conn, _run(request, conn, user), key, buckets, min_step, max_step)
+            columns = history.downsampled(conn, _run(request, conn, user), key, buckets, min_step, max_step, wanted)
         return {"key": key, "buckets": buckets, **columns}
 
     return JSON(await run_in_threadpool(work))
@@ -87,13 +92,13 @@ async def project_series(request: Request) -> JSON:
         raise BadRequest("query parameters 'key' and 'runs' (comma-separated run ids) are required")
     if len(run_ids) > MAX_SERIES_RUNS:
         raise BadRequest(f"ask for at most {MAX_SERIES_RUNS} runs at a time")
-    buckets, min_step, max_step = _chart_range(request)
+    buckets, min_step, max_step, wanted = _chart_range(request)
 
     def work() -> dict[str, Any]:
         with store(request).read() as conn:
             ref = ref_for(conn, user, request.path_params["entity"], request.path_params["project"])
             found = {row.run_id: row for row in runs.find_runs(conn, ref, run_ids)}
-            series = {run_id: history.downsampled(conn, found[run_id], key, buckets, min_step, max_step)
+            series = {run_id: history.downsampled(conn, found[run_id], key, buckets, min_step, max_step, wanted)
                       for run_id in run_ids if run_id in found}
         return {"key": key, "buckets": buckets, "runs": series, "missing": [r for r in run_ids if r not in found]}
 

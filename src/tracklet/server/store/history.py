@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import math
@@ -64,12 +64,17 @@ def export(conn: Connection, row: Row[Any], window: int = 20_000) -> Iterator[di
         yield from rows(conn, row, start, start + window - 1)
 
 
+M4_COLUMNS = ("bucket_start", "first_step", "first", "last_step", "last", "min_step", "min", "max_step", "max", "count")
+
+
 def downsampled(conn: Connection, row: Row[Any], key: str, buckets: int, min_step: int | None,
-                max_step: int | None) -> dict[str, Any]:
-    """The M4 columns of one metric, JSON-ready (non-finite values as "NaN"/"Infinity" strings)."""
+                max_step: int | None, wanted: Collection[str] = M4_COLUMNS) -> dict[str, Any]:
+    """The M4 columns of one metric (those ``wanted``), JSON-ready (non-finite values as
+    "NaN"/"Infinity" strings)."""
     steps, values = series.read(conn, row.pk, key, visibility(row), min_step, max_step)
     columns = series.downsample(steps, values, buckets, min_step, max_step)
-    return {name: json_column(column) for name, column in columns.items()} | {"downsampled": len(steps) > buckets}
+    return {name: json_column(column) for name, column in columns.items() if name in wanted} | {
+        "downsampled": len(steps) > buckets}
 
 
 def json_column(column: np.ndarray) -> list[Any]:
