@@ -10,6 +10,25 @@ export const MAX_RUNS = 10_000;
 /** One run's M4 columns in a ProjectSeries answer (a Series without key and buckets). */
 export type SeriesColumns = Omit<Series, "key" | "buckets">;
 
+/** The M4 columns a series request can ask for (`columns=`); an answer holds only those asked for. */
+export type M4Column = "bucket_start" | "first_step" | "first" | "last_step" | "last" | "min_step" | "min"
+  | "max_step" | "max" | "count";
+export const M4_COLUMNS: readonly M4Column[] = ["bucket_start", "first_step", "first", "last_step", "last",
+  "min_step", "min", "max_step", "max", "count"];
+/** What a chart draws: a line through each bucket's last value (at its last step) and a min–max band. */
+export const DRAWN_COLUMNS: readonly M4Column[] = ["last_step", "last", "min", "max"];
+/** What an x series (step → x lookup, xaxis.ts) uses: every point with its step. */
+export const X_COLUMNS: readonly M4Column[] = ["first_step", "first", "last_step", "last", "min_step", "min",
+  "max_step", "max"];
+
+/** The columns not asked for, as empty arrays, so that every answer has the full SeriesColumns shape. */
+export function fillColumns<T extends object>(answer: T): T & SeriesColumns {
+  const out = answer as T & SeriesColumns & Record<string, unknown>;
+  for (const c of M4_COLUMNS) if (!Array.isArray(out[c])) (out as Record<string, unknown>)[c] = [];
+  if (typeof out.downsampled !== "boolean") (out as Record<string, unknown>)["downsampled"] = false;
+  return out;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -90,6 +109,7 @@ export class Api {
     runIds: string[],
     buckets: number,
     range: { minStep?: number; maxStep?: number } = {},
+    columns: readonly M4Column[] = M4_COLUMNS,
   ): Promise<{ key: string; runs: Record<string, SeriesColumns>; missing: string[] }> {
     const answer = await this.get<ProjectSeries>(`/projects/${enc(entity)}/${enc(project)}/series`, {
       key,
@@ -97,8 +117,11 @@ export class Api {
       buckets,
       min_step: range.minStep,
       max_step: range.maxStep,
+      columns: columns.length === M4_COLUMNS.length ? undefined : columns.join(","),
     });
-    return { key: answer.key, runs: answer.runs as unknown as Record<string, SeriesColumns>, missing: answer.missing };
+    const runs = answer.runs as unknown as Record<string, SeriesColumns>;
+    for (const run of Object.values(runs)) fillColumns(run);
+    return { key: answer.key, runs, missing: answer.missing };
   }
 }
 

@@ -1,6 +1,6 @@
 // API helpers for the project workspace (on top of ./client.ts).
 
-import type { Api, SeriesColumns } from "./client";
+import { DRAWN_COLUMNS, type Api, type M4Column, type SeriesColumns } from "./client";
 import type { RunInfo } from "./schema";
 
 /** A run's state as far as charts and the table care: it changed when any of these did. */
@@ -14,13 +14,16 @@ export function changedRuns(previous: readonly RunInfo[], next: readonly RunInfo
   return new Set(next.filter((r) => before.get(r.run_id) !== runFingerprint(r)).map((r) => r.run_id));
 }
 
-/** One metric of many runs (one request); an empty answer without asking when there are no runs. */
+/**
+ * One metric of many runs (one request) with only `columns` (by default what a chart draws; the
+ * others are empty arrays); an empty answer without asking when there are no runs.
+ */
 export async function seriesOf(
   api: Api, entity: string, project: string, key: string, runIds: string[], buckets: number,
-  range: { minStep?: number; maxStep?: number } = {},
+  range: { minStep?: number; maxStep?: number } = {}, columns: readonly M4Column[] = DRAWN_COLUMNS,
 ): Promise<Record<string, SeriesColumns>> {
   if (runIds.length === 0) return {};
-  return (await api.projectSeries(entity, project, key, runIds, buckets, range)).runs;
+  return (await api.projectSeries(entity, project, key, runIds, buckets, range, columns)).runs;
 }
 
 /**

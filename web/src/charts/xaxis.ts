@@ -63,7 +63,8 @@ export function mapToX(columns: SeriesColumns, x: SeriesColumns): { columns: Ser
       xs.push(value);
     }
   });
-  const pick = <T>(a: readonly T[]) => keep.map((i) => a[i]!);
+  // Columns that were not asked for are empty and stay so.
+  const pick = <T>(a: readonly T[]) => (a.length ? keep.map((i) => a[i]!) : []);
   return {
     columns: {
       ...columns,

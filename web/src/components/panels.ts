@@ -1,9 +1,13 @@
 // The workspace's charts: a panel per metric, in sections by key prefix, with a search box,
-// smoothing and a log scale. Each panel draws every visible run with one series request.
+// smoothing and a log scale. Each panel draws every visible run with one series request, made
+// only once the panel is (nearly) in the viewport: data-state is "idle" until then (collapsed
+// sections and panels hidden by the search fetch nothing), then "loading", "ready" or "error".
+// Refreshes (live polling, runs shown, x axis) fetch again only panels already drawn; those out of
+// view are marked stale and fetched when they come back into view.
 
 import type uPlot from "uplot";
 
-import type { Api, SeriesColumns } from "../api/client";
+import { X_COLUMNS, type Api, type SeriesColumns } from "../api/client";
 import type { RunInfo } from "../api/schema";
 import { seriesOf } from "../api/workspace";
 import { lineChart } from "../charts/lineChart";
@@ -52,7 +56,16 @@ interface Panel {
   zoom: XRange | null;
   requests: number;
   generation: number;
+  /** In the viewport or within LAZY_MARGIN of it (always true without IntersectionObserver). */
+  near: boolean;
+  /** Fetched at least once (so refreshes concern it). */
+  fetched: boolean;
+  /** Its data is out of date: fetch again when it comes near the viewport. */
+  stale: boolean;
 }
+
+/** How far outside the viewport a panel starts loading (so scrolling finds it drawn). */
+const LAZY_MARGIN = "300px 0px";
 
 function panelWidth(): number {
   // Two panels a row in the page (max 1240px, 1.5rem padding), less each panel's padding and border.
@@ -69,6 +82,22 @@ export function panelsView(options: PanelsOptions): Panels {
   let xKey = options.x;
   let groupBy: string | null = null;
   const panels = new Map<string, Panel>();
+  const byElement = new Map<Element, Panel>();
+  const observer = typeof IntersectionObserver === "undefined" ? null : new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      const panel = byElement.get(entry.target);
+      if (!panel) continue;
+      panel.near = entry.isIntersecting;
+      if (panel.near && (panel.stale || !panel.fetched)) void load(panel);
+    }
+  }, { rootMargin: LAZY_MARGIN });
+
+  /** Fetches a panel now if it is near the viewport, else when it comes near (panels never fetched stay idle). */
+  function update(panel: Panel): void {
+    if (!panel.fetched) return;
+    if (panel.near) void load(panel);
+    else panel.stale = true;
+  }
 
   const searchBox = h("input", { type: "search", placeholder: "Search panels", value: search,
                                  "data-testid": "panel-search", class: "filter" });
@@ -105,7 +134,7 @@ export function panelsView(options: PanelsOptions): Panels {
     options.onX(xKey);
     for (const panel of panels.values()) {
       panel.zoom = null;
-      void load(panel);
+      update(panel);
     }
   });
   const body = h("div", { class: "sections" });
@@ -174,6 +203,8 @@ export function panelsView(options: PanelsOptions): Panels {
 
   async function load(panel: Panel): Promise<void> {
     const generation = ++panel.generation;
+    panel.fetched = true;
+    panel.stale = false;
     panel.element.dataset["state"] = "loading";
     const request = seriesRequest(panel.zoom, panelWidth());
     const range = { minStep: request.minStep, maxStep: request.maxStep };
@@ -185,7 +216,7 @@ export function panelsView(options: PanelsOptions): Panels {
       const [metric, x] = await Promise.all([
         seriesOf(options.api, options.entity, options.project, panel.key, ids, request.buckets, range),
         key === STEP ? Promise.resolve(null)
-          : seriesOf(options.api, options.entity, options.project, key, ids, request.buckets, range),
+          : seriesOf(options.api, options.entity, options.project, key, ids, request.buckets, range, X_COLUMNS),
       ]);
       if (generation !== panel.generation) return;
       const answer: Record<string, SeriesColumns> = {};
@@ -215,8 +246,13 @@ export function panelsView(options: PanelsOptions): Panels {
 
   function makePanel(key: string): Panel {
     const plot = h("div", { class: "chart", "data-testid": "chart" });
-    const element = h("div", { class: "chart-panel", "data-testid": "panel", "data-key": key }, plot);
-    return { key, element, plot, chart: null, answer: null, points: [], zoom: null, requests: 0, generation: 0 };
+    const element = h("div", { class: "chart-panel", "data-testid": "panel", "data-key": key, "data-state": "idle",
+                               "data-requests": 0 }, plot);
+    const panel: Panel = { key, element, plot, chart: null, answer: null, points: [], zoom: null, requests: 0,
+                           generation: 0, near: observer === null, fetched: false, stale: false };
+    byElement.set(element, panel);
+    observer?.observe(element);
+    return panel;
   }
 
   function layout(): void {
@@ -241,7 +277,11 @@ export function panelsView(options: PanelsOptions): Panels {
       for (const key of fresh) panels.set(key, makePanel(key));
       for (const key of [...panels.keys()]) {
         if (!next.includes(key)) {
-          panels.get(key)!.chart?.destroy();
+          const panel = panels.get(key)!;
+          panel.chart?.destroy();
+          panel.generation += 1;
+          observer?.unobserve(panel.element);
+          byElement.delete(panel.element);
           panels.delete(key);
         }
       }
@@ -251,7 +291,9 @@ export function panelsView(options: PanelsOptions): Panels {
         layout();
         xOptions();
       }
-      for (const key of fresh) void load(panels.get(key)!);
+      // Without IntersectionObserver every panel is "near": fetch them all now. Otherwise the
+      // observer fetches each as it comes near the viewport.
+      if (!observer) for (const key of fresh) void load(panels.get(key)!);
     },
     setRuns(next: RunInfo[]): void {
       runs = next;
@@ -265,7 +307,7 @@ export function panelsView(options: PanelsOptions): Panels {
       const list = which ? [...which] : [...panels.keys()];
       for (const key of list) {
         const panel = panels.get(key);
-        if (panel) void load(panel);
+        if (panel) update(panel);
       }
     },
   };
