@@ -28,6 +28,13 @@ TRAIN = textwrap.dedent(
 )
 
 
+def checkpoints_possible(last_step: int) -> tuple[int, ...]:
+    """The summary's checkpoint when the last logged step is ``last_step``: the training loop sets
+    it right after logging a multiple of 100, so a kill in between leaves the previous one."""
+    latest = last_step // 100 * 100
+    return (latest, latest - 100) if last_step == latest else (latest,)
+
+
 def start_training(workdir: Path) -> subprocess.Popen[str]:
     (workdir / "train.py").write_text(TRAIN, encoding="utf-8")
     return subprocess.Popen(
@@ -63,8 +70,9 @@ def test_sigkill_mid_training_keeps_every_logged_step(workdir: Path) -> None:
 
     state = state_of(run)
     assert state.exit_code is None
-    assert state.summary["checkpoint"] == (len(steps) - 1) // 100 * 100
-    assert state.config["last_checkpoint"] == state.summary["checkpoint"]
+    assert state.summary["checkpoint"] in checkpoints_possible(len(steps) - 1)
+    # the config is updated right after the summary: the kill may fall between the two
+    assert state.config["last_checkpoint"] in (state.summary["checkpoint"], state.summary["checkpoint"] - 100)
     assert run.status == "crashed"
 
 
@@ -111,7 +119,7 @@ def test_resume_auto_continues_a_killed_run(workdir: Path, run_script) -> None: 
     run_id, resumed, starting_step, lr, checkpoint = result.stdout.split()
     assert run_id == first.run_id and resumed == "True"
     assert int(starting_step) == crashed_rows
-    assert lr == "0.1" and int(checkpoint) == (crashed_rows - 1) // 100 * 100
+    assert lr == "0.1" and int(checkpoint) in checkpoints_possible(crashed_rows - 1)
     assert not (workdir / "tracklet" / "resume.json").exists(), "a clean finish ends auto-resume"
 
 
