@@ -64,8 +64,12 @@ interface Panel {
   stale: boolean;
 }
 
-/** How far outside the viewport a panel starts loading (so scrolling finds it drawn). */
-const LAZY_MARGIN = "300px 0px";
+/** How far outside the viewport a panel starts loading (so scrolling finds it drawn). Kept small: each
+ * panel's first fetch is large (all runs), so only panels just below the fold should load early. */
+const LAZY_MARGIN = "100px 0px";
+
+/** Frames to wait for the panels to be put in the document before giving up on observing them. */
+const MAX_ATTACH_WAITS = 600;
 
 function panelWidth(): number {
   // Two panels a row in the page (max 1240px, 1.5rem padding), less each panel's padding and border.
@@ -251,9 +255,37 @@ export function panelsView(options: PanelsOptions): Panels {
     const panel: Panel = { key, element, plot, chart: null, answer: null, points: [], zoom: null, requests: 0,
                            generation: 0, near: observer === null, fetched: false, stale: false };
     byElement.set(element, panel);
-    observer?.observe(element);
     return panel;
   }
+
+  /** Panels waiting to be observed: only once they are in the document and laid out (after a frame), so
+   * the runs table above them has its height and they are not all briefly "near" the viewport. */
+  const pending = new Set<HTMLElement>();
+  let observeFrame = 0;
+  function observeLater(el: HTMLElement): void {
+    if (!observer) return;
+    pending.add(el);
+    if (!observeFrame) observeFrame = requestAnimationFrame(observePending);
+  }
+  function observePending(): void {
+    observeFrame = 0;
+    if (element.isConnected) attachedOnce = true;
+    else if (!attachedOnce) waits += 1;
+    for (const el of [...pending]) {
+      if (!byElement.has(el)) pending.delete(el);
+      else if (el.isConnected) {
+        pending.delete(el);
+        observer!.observe(el);
+      }
+    }
+    // Not in the document yet (the page is attached after it is built): try again next frame. Gives up
+    // once the view has left the document, or never made it there (a newer render won).
+    if (pending.size > 0 && !attachedOnce && waits < MAX_ATTACH_WAITS) {
+      observeFrame = requestAnimationFrame(observePending);
+    }
+  }
+  let attachedOnce = false;
+  let waits = 0;
 
   function layout(): void {
     if (keys.length === 0) {
@@ -275,12 +307,14 @@ export function panelsView(options: PanelsOptions): Panels {
     setKeys(next: string[]): void {
       const fresh = next.filter((k) => !panels.has(k));
       for (const key of fresh) panels.set(key, makePanel(key));
+      for (const key of fresh) observeLater(panels.get(key)!.element);
       for (const key of [...panels.keys()]) {
         if (!next.includes(key)) {
           const panel = panels.get(key)!;
           panel.chart?.destroy();
           panel.generation += 1;
           observer?.unobserve(panel.element);
+          pending.delete(panel.element);
           byElement.delete(panel.element);
           panels.delete(key);
         }
