@@ -51,6 +51,14 @@ def run_script(workdir: Path):  # type: ignore[no-untyped-def]
     return run
 
 
+def start_script(workdir: Path, code: str, name: str = "train.py", stdin: bool = False) -> subprocess.Popen[str]:
+    """Start Python code as a user script in ``workdir`` without waiting: its stdout is a pipe the
+    test reads (a script prints what it has done, so the test knows when to act)."""
+    (workdir / name).write_text(textwrap.dedent(code), encoding="utf-8")
+    return subprocess.Popen([sys.executable, name], cwd=workdir, stdout=subprocess.PIPE, text=True,
+                            stdin=subprocess.PIPE if stdin else None)
+
+
 def run_dirs(root: Path) -> list[local.LocalRun]:
     """The run directories under ``root/tracklet``, oldest first."""
     return local.list_runs(root / "tracklet")

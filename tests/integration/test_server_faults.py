@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import ServerProcess, api, history_rows, only_run, state_of
+from tests.conftest import ServerProcess, api, history_rows, only_run, start_script, state_of
 from tests.integration.test_server_runs import wait_for
 
 
@@ -31,17 +31,16 @@ def assert_exactly_once(rows: list[dict], steps: int) -> None:
 
 
 def test_server_killed_and_restarted_mid_run(server: ServerProcess, workdir: Path) -> None:
-    (workdir / "train.py").write_text(
-        "import time, tracklet\n"
-        "run = tracklet.init(project='faults', id='restart1', settings={'finish_timeout': 60})\n"
-        "for step in range(300):\n"
-        "    run.log({'value': step * 2})\n"
-        "    if step % 10 == 0:\n"
-        "        print(step, flush=True)\n"
-        "    time.sleep(0.01)\n"
-        "run.finish()\n"
-    )
-    proc = subprocess.Popen([sys.executable, "train.py"], cwd=workdir, stdout=subprocess.PIPE, text=True)
+    proc = start_script(workdir, """
+        import time, tracklet
+        run = tracklet.init(project='faults', id='restart1', settings={'finish_timeout': 60})
+        for step in range(300):
+            run.log({'value': step * 2})
+            if step % 10 == 0:
+                print(step, flush=True)
+            time.sleep(0.01)
+        run.finish()
+        """)
     assert proc.stdout is not None
     for line in proc.stdout:
         if int(line) >= 60:
@@ -89,16 +88,15 @@ def test_agent_killed_then_sync_completes_the_upload(server: ServerProcess, work
 
 
 def test_training_killed_marks_the_run_crashed_with_its_data(server: ServerProcess, workdir: Path) -> None:
-    (workdir / "train.py").write_text(
-        "import tracklet\n"
-        "run = tracklet.init(project='faults', id='crash001')\n"
-        "step = 0\n"
-        "while True:\n"
-        "    run.log({'value': step * 2})\n"
-        "    print(step, flush=True)\n"
-        "    step += 1\n"
-    )
-    proc = subprocess.Popen([sys.executable, "train.py"], cwd=workdir, stdout=subprocess.PIPE, text=True)
+    proc = start_script(workdir, """
+        import tracklet
+        run = tracklet.init(project='faults', id='crash001')
+        step = 0
+        while True:
+            run.log({'value': step * 2})
+            print(step, flush=True)
+            step += 1
+        """)
     assert proc.stdout is not None
     last = 0
     for line in proc.stdout:

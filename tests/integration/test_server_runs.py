@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from tracklet.server.store.database import head_revision
-from tests.conftest import ServerProcess, api
+from tests.conftest import ServerProcess, api, start_script
 
 
 def wait_for(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
@@ -51,18 +51,14 @@ def test_online_run_end_to_end(server: ServerProcess, run_script, workdir: Path)
 
 
 def test_a_live_run_is_visible_while_it_runs(server: ServerProcess, workdir: Path) -> None:
-    import subprocess
-    import sys
-
-    (workdir / "live.py").write_text(
-        "import time, tracklet\n"
-        "run = tracklet.init(project='live', id='live0001')\n"
-        "run.log({'x': 1})\n"
-        "print('logged', time.time(), flush=True)\n"
-        "time.sleep(5)\n"
-        "run.finish()\n"
-    )
-    proc = subprocess.Popen([sys.executable, "live.py"], cwd=workdir, stdout=subprocess.PIPE, text=True)
+    proc = start_script(workdir, """
+        import time, tracklet
+        run = tracklet.init(project='live', id='live0001')
+        run.log({'x': 1})
+        print('logged', time.time(), flush=True)
+        time.sleep(5)
+        run.finish()
+        """, name="live.py")
     assert proc.stdout is not None
     logged_at = float(proc.stdout.readline().split()[1])
     with api(server) as client:

@@ -135,7 +135,11 @@ class HistoryRows(msgspec.Struct, kw_only=True):
 
 
 class Series(msgspec.Struct, kw_only=True):
-    """One metric downsampled into buckets (M4): each bucket's first, last, min and max."""
+    """One metric downsampled into buckets (M4): each bucket's first, last, min and max.
+
+    With ``columns=`` a request names the columns it wants and the others are left out
+    (the UI fills those with empty lists).
+    """
 
     key: str
     buckets: int
@@ -219,11 +223,3 @@ def from_json_safe(value: Any) -> Any:
     if type(value) is list:
         return [from_json_safe(v) for v in value]
     return value
-
-
-def encode_json(value: Any) -> bytes:
-    return msgspec.json.encode(value)
-
-
-def decode_json(data: bytes, kind: type[Any]) -> Any:
-    return msgspec.json.decode(data, type=kind)

@@ -128,7 +128,7 @@ export interface RunUpdate {
   tags?: Array<string> | null;
 }
 
-/** One metric downsampled into buckets (M4): each bucket's first, last, min and max. */
+/** One metric downsampled into buckets (M4): each bucket's first, last, min and max. With ``columns=`` a request names the columns it wants and the others are left out (the UI fills those with empty lists). */
 export interface Series {
   key: string;
   buckets: number;

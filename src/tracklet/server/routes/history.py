@@ -10,12 +10,11 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from tracklet.protocol import HistoryKeys, HistoryRows
+from tracklet.protocol import HistoryKeys, HistoryRows, json_safe
 from tracklet.server.errors import BadRequest
 from tracklet.server.http import JSON, caller, query_int, store
 from tracklet.server.routes.runs import RUN, ref_for
 from tracklet.server.store import history, runs
-from tracklet.server.store.runs import json_safe
 
 MAX_ROWS = 100_000
 MAX_BUCKETS = 20_000
