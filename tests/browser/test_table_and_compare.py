@@ -1,8 +1,10 @@
 """The runs table with thousands of runs (only a window of rows in the document, scrolling shows
-later runs, sorting still works) and comparing selected runs side by side."""
+later runs, sorting still works), comparing selected runs side by side, and the table's column
+conditions, tag grouping, notes column, hidden and selected runs, all kept in the URL."""
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -134,3 +136,178 @@ def test_compare_selected_runs(server, page) -> None:  # type: ignore[no-untyped
     # The URL alone opens the page (three runs this time).
     page.goto(f"{server.url}/{entity}/cmp/compare?runs=cmp-00000,cmp-00001,cmp-00002")
     expect(page.get_by_test_id("compare").get_by_test_id("compare-run")).to_have_count(3)
+
+
+# Four runs made by the SDK: tags, notes and a learning rate to filter on. One run id holds an
+# "&", which the URL must encode (the SDK refuses commas in ids; route.test.ts covers those).
+TAGGED_RUNS = """
+import tracklet
+for run_id, name, lr, tags, notes in (
+        ("alpha-1", "alpha", 0.001, ["base"], "Baseline run\\nwith a second line"),
+        ("beta&2", "beta", 0.01, ["sweep", "best"], None),
+        ("gamma-3", "gamma", 0.1, ["sweep"], None),
+        ("delta-4", "delta", 0.5, [], None)):
+    run = tracklet.init(project="tbl", id=run_id, name=name, config={"lr": lr}, tags=tags, notes=notes)
+    for step in range(5):
+        run.log({"loss": lr * (5 - step)})
+    run.finish()
+"""
+
+
+def _tagged_workspace(server, run_script, page) -> str:  # type: ignore[no-untyped-def]
+    from tests.conftest import api
+
+    result = run_script(TAGGED_RUNS)
+    assert result.returncode == 0, result.stderr
+    with api(server) as client:
+        entity: str = client.get("/viewer").json()["default_entity"]
+    _sign_in(page, server, f"/{entity}/tbl")
+    expect(page.get_by_test_id("runs").get_by_test_id("run-row")).to_have_count(4)
+    return entity
+
+
+def _shown_names(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(page.get_by_test_id("runs").get_by_test_id("run-name").all_inner_texts())
+
+
+def _row(page, name: str):  # type: ignore[no-untyped-def]
+    return page.get_by_test_id("runs").locator("tr[data-testid=run-row]", has=page.get_by_test_id("run-name").get_by_text(name, exact=True))
+
+
+def test_column_conditions_filter_rows_and_live_in_the_url(server, run_script, page) -> None:  # type: ignore[no-untyped-def]
+    entity = _tagged_workspace(server, run_script, page)
+    runs = page.get_by_test_id("runs")
+    rows = runs.get_by_test_id("run-row")
+    loss = page.locator("[data-testid=panel][data-key='loss']")
+    expect(loss).to_have_attribute("data-run-count", "4")
+
+    # config.lr > 0.005 (typed as text first: a non-number is ignored, with a hint).
+    page.get_by_test_id("add-filter").click()
+    first = page.get_by_test_id("filter-condition").nth(0)
+    first.get_by_test_id("filter-column").select_option("config.lr")
+    first.get_by_test_id("filter-op").select_option("gt")
+    first.get_by_test_id("filter-value").fill("abc")
+    expect(first.get_by_test_id("filter-hint")).to_contain_text("Not a number")
+    expect(rows).to_have_count(4)
+    first.get_by_test_id("filter-value").fill("0.005")
+    expect(first.get_by_test_id("filter-hint")).to_have_text("")
+    expect(rows).to_have_count(3)
+    assert _shown_names(page) == ["beta", "delta", "gamma"]
+    expect(page.get_by_test_id("runs-shown")).to_have_text("3 of 4 runs")
+
+    # AND tags has sweep.
+    page.get_by_test_id("add-filter").click()
+    second = page.get_by_test_id("filter-condition").nth(1)
+    second.get_by_test_id("filter-column").select_option("tags")
+    expect(second.get_by_test_id("filter-op")).to_have_value("has")
+    second.get_by_test_id("filter-value").fill("sweep")
+    expect(rows).to_have_count(2)
+    assert _shown_names(page) == ["beta", "gamma"]
+    expect(loss).to_have_attribute("data-run-count", "2")  # the charts follow the table
+    expect(page).to_have_url(f"{server.url}/{entity}/tbl?f=config.lr~gt~0.005&f=tags~has~sweep")
+
+    # The URL alone restores the same rows and conditions.
+    page.reload()
+    expect(rows).to_have_count(2)
+    assert _shown_names(page) == ["beta", "gamma"]
+    conditions = page.get_by_test_id("filter-condition")
+    expect(conditions).to_have_count(2)
+    expect(conditions.nth(0).get_by_test_id("filter-column")).to_have_value("config.lr")
+    expect(conditions.nth(0).get_by_test_id("filter-op")).to_have_value("gt")
+    expect(conditions.nth(0).get_by_test_id("filter-value")).to_have_value("0.005")
+    expect(loss).to_have_attribute("data-run-count", "2")
+    screenshot(page, "runs-table-conditions")
+
+    # Each condition is removable.
+    conditions.nth(1).get_by_test_id("filter-remove").click()
+    expect(rows).to_have_count(3)
+    conditions.nth(0).get_by_test_id("filter-remove").click()
+    expect(rows).to_have_count(4)
+    expect(page).to_have_url(f"{server.url}/{entity}/tbl")
+
+    # A condition the UI cannot apply (from an edited URL) is shown as ignored, not obeyed.
+    page.goto(f"{server.url}/{entity}/tbl?f=config.lr~bogus~1&f=state~is~finished")
+    expect(rows).to_have_count(4)
+    expect(page.get_by_test_id("filter-condition").nth(0).get_by_test_id("filter-hint")).to_contain_text("Unknown operator")
+    expect(page.get_by_test_id("filter-condition").nth(1).get_by_test_id("filter-value")).to_have_value("finished")
+
+
+def test_group_by_tags_and_notes_column(server, run_script, page) -> None:  # type: ignore[no-untyped-def]
+    entity = _tagged_workspace(server, run_script, page)
+    runs = page.get_by_test_id("runs")
+
+    # Notes: a column by default, one line in the cell, the whole text on hover.
+    expect(runs.get_by_test_id("col-notes")).to_be_visible()
+    notes = _row(page, "alpha").locator("td[data-column=notes]")
+    expect(notes).to_have_text("Baseline run …")
+    expect(notes).to_have_attribute("title", "Baseline run\nwith a second line")
+    expect(_row(page, "gamma").locator("td[data-column=notes]")).to_have_text("–")
+
+    # One group per tag; beta (sweep, best) is in two of them.
+    page.get_by_test_id("group-by").select_option("tags")
+    headers = runs.get_by_test_id("group-header")
+    expect(headers).to_have_count(4)
+    assert sorted(headers.all_inner_texts()) == sorted(["▾ base (1)", "▾ sweep (2)", "▾ best (1)", "▾ (none) (1)"])
+    expect(runs.get_by_test_id("run-row")).to_have_count(5)
+    expect(page.get_by_test_id("runs-shown")).to_have_text("4 of 4 runs")
+    sweep = headers.filter(has_text="sweep")
+    sweep.get_by_role("button").click()
+    expect(runs.get_by_test_id("run-row")).to_have_count(3)
+    sweep.get_by_role("button").click()
+    # The charts draw a mean line per tag group.
+    loss = page.locator("[data-testid=panel][data-key='loss']")
+    expect(loss).to_have_attribute("data-lines", "4")
+    # Unticking beta in one group unticks its other row too, and its only group leaves the charts.
+    betas = _row(page, "beta")
+    expect(betas).to_have_count(2)
+    betas.nth(0).get_by_test_id("run-visible").uncheck()
+    expect(betas.nth(1).get_by_test_id("run-visible")).not_to_be_checked()
+    expect(loss).to_have_attribute("data-lines", "3")
+    betas.nth(1).get_by_test_id("run-visible").check()
+    expect(betas.nth(0).get_by_test_id("run-visible")).to_be_checked()
+    expect(loss).to_have_attribute("data-lines", "4")
+    expect(page).to_have_url(f"{server.url}/{entity}/tbl?group=tags")
+    page.reload()
+    expect(runs.get_by_test_id("group-header")).to_have_count(4)
+    screenshot(page, "runs-table-tag-groups")
+
+
+def test_hidden_and_selected_runs_survive_a_reload(server, run_script, page) -> None:  # type: ignore[no-untyped-def]
+    entity = _tagged_workspace(server, run_script, page)
+    loss = page.locator("[data-testid=panel][data-key='loss']")
+    expect(loss).to_have_attribute("data-run-count", "4")
+    _row(page, "beta").get_by_test_id("run-visible").uncheck()
+    expect(loss).to_have_attribute("data-run-count", "3")
+    _row(page, "alpha").get_by_test_id("run-select").check()
+    _row(page, "beta").get_by_test_id("run-select").check()
+    compare = page.get_by_test_id("compare-runs")
+    expect(compare).to_have_text("Compare (2)")
+    # Ids are encoded one by one: beta's "&" stays part of its id.
+    expect(page).to_have_url(f"{server.url}/{entity}/tbl?hide=beta%262&sel=alpha-1,beta%262")
+
+    # A column change is kept too (and only once it differs from the defaults).
+    page.get_by_test_id("column-chooser").locator("summary").click()
+    page.get_by_test_id("column-chooser").locator("input[data-column='notes']").uncheck()
+    expect(page.get_by_test_id("runs").get_by_test_id("col-notes")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"[?&]cols=name,state,"))
+
+    page.reload()
+    expect(_row(page, "beta").get_by_test_id("run-visible")).not_to_be_checked()
+    expect(_row(page, "beta")).to_have_class(re.compile(r"\bhidden-run\b"))
+    expect(_row(page, "alpha").get_by_test_id("run-visible")).to_be_checked()
+    expect(loss).to_have_attribute("data-run-count", "3")
+    expect(loss).not_to_have_attribute("data-runs", re.compile(r"beta"))
+    expect(_row(page, "alpha").get_by_test_id("run-select")).to_be_checked()
+    expect(_row(page, "beta").get_by_test_id("run-select")).to_be_checked()
+    expect(_row(page, "gamma").get_by_test_id("run-select")).not_to_be_checked()
+    expect(compare).to_have_text("Compare (2)")
+    expect(page.get_by_test_id("runs").get_by_test_id("col-notes")).to_have_count(0)
+    expect(page.get_by_test_id("runs").get_by_test_id("col-state")).to_be_visible()
+
+    # Ticking the notes column again goes back to the defaults: no cols= in the URL.
+    page.get_by_test_id("column-chooser").locator("summary").click()
+    page.get_by_test_id("column-chooser").locator("input[data-column='notes']").check()
+    expect(page.get_by_test_id("runs").get_by_test_id("col-notes")).to_be_visible()
+    expect(page).to_have_url(f"{server.url}/{entity}/tbl?hide=beta%262&sel=alpha-1,beta%262")
+    compare.click()
+    expect(page.get_by_test_id("compare").get_by_test_id("compare-run")).to_have_text(["alpha", "beta"])

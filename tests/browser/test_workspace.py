@@ -3,9 +3,11 @@ panel per metric in sections, smoothing, URL state, and live updates from a run 
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
+from urllib.parse import parse_qs, urlparse
 
 from playwright.sync_api import expect
 
@@ -38,6 +40,11 @@ for step in range(10, 30):
 wait_for("done")
 run.finish()
 """
+
+
+# The columns once config.layers is unticked (the URL holds them only once they differ from the defaults).
+COLS = ("cols=name,state,created,runtime,tags,group,job_type,notes,config.lr,"
+        "summary.train%2Facc,summary.train%2Floss,summary.val%2Floss")
 
 
 def _names(page) -> list[str]:  # type: ignore[no-untyped-def]
@@ -108,7 +115,7 @@ def test_workspace_table_panels_and_url_state(server, run_script, page) -> None:
     page.wait_for_function(
         "([sel, before]) => document.querySelector(sel).toDataURL() !== before",
         arg=["[data-testid=panel][data-key='train/loss'] canvas", before])
-    expect(page).to_have_url(f"{server.url}/{entity}/ws?sort=-config.lr&smooth=0.9")
+    expect(page).to_have_url(f"{server.url}/{entity}/ws?sort=-config.lr&smooth=0.9&{COLS}")
 
     # Panel search.
     page.get_by_test_id("panel-search").fill("val")
@@ -137,11 +144,12 @@ def test_workspace_table_panels_and_url_state(server, run_script, page) -> None:
     expect(headers).to_have_count(3)
 
     # All of it is in the URL: a reload shows the same workspace.
-    expect(page).to_have_url(f"{server.url}/{entity}/ws?sort=-config.lr&group=config.lr&smooth=0.9")
+    expect(page).to_have_url(f"{server.url}/{entity}/ws?sort=-config.lr&group=config.lr&smooth=0.9&{COLS}")
     page.reload()
     expect(runs.get_by_test_id("group-header")).to_have_count(3)
     expect(page.get_by_test_id("smoothing")).to_have_value("0.9")
     expect(runs.get_by_test_id("col-config.lr")).to_have_attribute("aria-sort", "descending")
+    expect(runs.get_by_test_id("col-config.layers")).to_have_count(0)
     expect(loss).to_have_attribute("data-run-count", "3")
     screenshot(page, "workspace")
 
@@ -151,13 +159,21 @@ def test_workspace_follows_a_run_that_is_still_logging(server, run_script, page,
     script.write_text(textwrap.dedent(LIVE_RUN), encoding="utf-8")
     proc = subprocess.Popen([sys.executable, str(script)], cwd=workdir, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
     try:
         entity = _entity(server)
         _sign_in(page, server, f"/{entity}/ws")
         loss = page.locator("[data-testid=panel][data-key='train/loss']")
         expect(loss).to_have_attribute("data-points", "10", timeout=30_000)
+        requests.clear()
         (workdir / "more").touch()
         expect(loss).to_have_attribute("data-points", "30", timeout=30_000)
+        # Only what is new was fetched: runs changed since the last poll, and steps after those drawn.
+        listings = [u for u in requests if re.search(r"/api/v1/runs/[^/]+/ws\?", u)]
+        assert listings and all("updated_after=" in u for u in listings), listings
+        tails = [parse_qs(urlparse(u).query) for u in requests if "/series?" in u and "key=train%2Floss" in u]
+        assert tails and all(int(q["min_step"][0]) >= 10 for q in tails), tails
         expect(page.get_by_test_id("runs").get_by_test_id("run-row")).to_have_count(1)
         # A new run appears in the table without a reload.
         result = run_script(THREE_RUNS.replace("range(60)", "range(3)"))
@@ -168,3 +184,36 @@ def test_workspace_follows_a_run_that_is_still_logging(server, run_script, page,
         (workdir / "done").touch()
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
+
+
+DEFINED_METRICS = """
+import tracklet
+run = tracklet.init(project="defined", name="d")
+run.define_metric("epoch", hidden=True)
+run.define_metric("val/*", step_metric="epoch")
+for epoch in range(4):
+    for _ in range(10):
+        run.log({"train/loss": 1 / (epoch + 1)})
+    run.log({"epoch": epoch, "val/acc": 0.5 + epoch / 10})
+run.finish()
+"""
+
+
+def test_define_metric_sets_the_default_x_and_hides_metrics(server, run_script, page) -> None:  # type: ignore[no-untyped-def]
+    result = run_script(DEFINED_METRICS)
+    assert result.returncode == 0, result.stderr
+    entity = _entity(server)
+    _sign_in(page, server, f"/{entity}/defined")
+    val = page.locator("[data-testid=panel][data-key='val/acc']")
+    train = page.locator("[data-testid=panel][data-key='train/loss']")
+    expect(val).to_have_attribute("data-state", "ready")
+    expect(val).to_have_attribute("data-x-label", "epoch")
+    expect(val).to_have_attribute("data-x-max", "3")
+    expect(train).to_have_attribute("data-x-label", "step")
+    expect(page.locator("[data-testid=panel][data-key='epoch']")).to_have_count(0)  # hidden=True
+    expect(page.get_by_test_id("x-axis").locator("option[value='epoch']")).to_have_count(1)  # still an x axis
+    # Choosing the step applies to every panel, and is in the URL.
+    page.get_by_test_id("x-axis").select_option("_step")
+    expect(val).to_have_attribute("data-x-label", "step")
+    expect(val).to_have_attribute("data-x-max", "43")
+    expect(page).to_have_url(f"{server.url}/{entity}/defined?x=_step")

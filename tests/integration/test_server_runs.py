@@ -22,7 +22,7 @@ def wait_for(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
 def test_health_and_schema(server: ServerProcess) -> None:
     with api(server, "") as client:
         health = client.get("/health").json()
-    assert health["status"] == "ok" and health["schema_revision"] == head_revision() == "0002"
+    assert health["status"] == "ok" and health["schema_revision"] == head_revision() == "0003"
 
 
 def test_online_run_end_to_end(server: ServerProcess, run_script, workdir: Path) -> None:
@@ -147,3 +147,64 @@ def test_unreachable_server_falls_back_to_local_and_resume_must_raises(run_scrip
     import subprocess
 
     subprocess.run(["pkill", "-f", f"tracklet.agent {workdir}"], check=False)
+
+
+def test_metric_definitions_reach_the_run(server: ServerProcess, run_script) -> None:
+    result = run_script(
+        """
+        import tracklet
+        run = tracklet.init(project="defs", id="defs0001")
+        run.define_metric("epoch", hidden=True)
+        run.define_metric("val/*", step_metric="epoch")
+        run.define_metric("loss", summary="min")
+        run.log({"epoch": 0, "val/acc": 0.5, "loss": 1.0})
+        run.finish()
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    with api(server) as client:
+        info = client.get("/runs/root/defs/defs0001").json()
+        listed = client.get("/runs/root/defs").json()
+    assert info["metrics"] == [
+        {"name": "epoch", "hidden": True},
+        {"name": "val/*", "step_metric": "epoch", "step_sync": True},
+        {"name": "loss", "summary": ["min"]},
+    ]
+    assert listed[0]["metrics"] == info["metrics"]
+
+
+def test_listing_only_what_changed(server: ServerProcess, run_script, workdir: Path) -> None:
+    """`updated_after` gives the runs changed since (and running ones); X-Total-Count the project's size."""
+    for run_id in ("chg0001", "chg0002"):
+        done = run_script(f"import tracklet; tracklet.init(project='chg', id='{run_id}').finish()")
+        assert done.returncode == 0, done.stderr
+    live = start_script(workdir, """
+        import sys, tracklet
+        run = tracklet.init(project='chg', id='chg0003')
+        run.log({'x': 1})
+        print('logged', flush=True)
+        sys.stdin.readline()
+        run.finish()
+        """, stdin=True)
+    try:
+        assert live.stdout.readline().strip() == "logged"
+        with api(server) as client:
+            everything = wait_for(lambda: len(client.get("/runs/root/chg").json()) == 3
+                                  and client.get("/runs/root/chg"))
+            assert everything.headers["X-Total-Count"] == "3"
+            since = max(r["updated_at"] for r in everything.json())
+            changed = client.get("/runs/root/chg", params={"updated_after": since})
+            assert [r["run_id"] for r in changed.json()] == ["chg0003"]  # still running
+            assert changed.headers["X-Total-Count"] == "3"
+            client.patch("/runs/root/chg/chg0001", json={"notes": "edited"}).raise_for_status()
+            changed = client.get("/runs/root/chg", params={"updated_after": since}).json()
+            assert sorted(r["run_id"] for r in changed) == ["chg0001", "chg0003"]
+            client.delete("/runs/root/chg/chg0002").raise_for_status()
+            assert client.get("/runs/root/chg", params={"updated_after": since}).headers["X-Total-Count"] == "2"
+            bad = client.get("/runs/root/chg", params={"updated_after": "soon"})
+            assert bad.status_code == 400 and "updated_after" in bad.json()["detail"]
+    finally:
+        live.stdin.write("\n")
+        live.stdin.close()
+        assert live.wait(60) == 0
+        live.stdout.close()

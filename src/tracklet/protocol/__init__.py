@@ -52,6 +52,16 @@ class ProjectInfo(msgspec.Struct, kw_only=True):
     last_activity: float | None
 
 
+class MetricDefinition(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A run's ``define_metric`` definition of a metric (or of a glob such as ``"val/*"``)."""
+
+    name: str
+    step_metric: str | None = None  # the UI draws this metric against it by default
+    step_sync: bool | None = None
+    hidden: bool | None = None  # no chart panel of its own
+    summary: list[str] | None = None
+
+
 class RunInfo(msgspec.Struct, kw_only=True):
     entity: str
     project: str
@@ -72,6 +82,7 @@ class RunInfo(msgspec.Struct, kw_only=True):
     updated_at: float
     heartbeat_at: float
     last_seq: int
+    metrics: list[MetricDefinition] = msgspec.field(default_factory=list)
 
 
 class RunHandshake(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

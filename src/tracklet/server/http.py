@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from typing import Any, TypeVar
 
 import msgspec
@@ -86,6 +88,20 @@ def entity_id_for(conn: Any, user: User, entity: str) -> int:
     if found is None:
         raise NotFound(f"no entity {entity!r}")
     return found[0]
+
+
+def query_float(request: Request, name: str) -> float | None:
+    """A finite number query parameter, or None when absent (400 naming it when malformed)."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise BadRequest(f"query parameter {name!r} must be a finite number, got {raw!r}")
+    return value
 
 
 def query_int(request: Request, name: str, default: int | None = None, minimum: int | None = None,

@@ -31,7 +31,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Any, Any]] = {
     ("DELETE", "/keys/{prefix}"): ("Revoke an API key", None, None),
     ("POST", "/runs"): ("The init handshake: create, resume, rewind or fork a run", p.RunHandshake,
                         p.RunHandshakeReply),
-    ("GET", "/runs/{entity}/{project}"): ("Runs of a project (filters, order, limit, offset)", None, list[p.RunInfo]),
+    ("GET", "/runs/{entity}/{project}"): ("Runs of a project (filters, order, limit, offset, updated_after)", None, list[p.RunInfo]),
     ("GET", "/runs/{entity}/{project}/{run_id}"): ("One run", None, p.RunInfo),
     ("PATCH", "/runs/{entity}/{project}/{run_id}"): ("Edit name, notes or tags", p.RunUpdate, p.RunInfo),
     ("DELETE", "/runs/{entity}/{project}/{run_id}"): ("Delete a run and its history", None, None),

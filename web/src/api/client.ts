@@ -98,6 +98,13 @@ export class Api {
     return this.get(`/runs/${enc(entity)}/${enc(project)}`, { order: "-created_at", limit: MAX_RUNS });
   }
 
+  /** The runs changed after a server time (and the running ones), and how many runs the project has. */
+  async runsChangedSince(entity: string, project: string, since: number): Promise<{ runs: RunInfo[]; total: number }> {
+    const response = await this.request("GET", `/runs/${enc(entity)}/${enc(project)}`,
+      { order: "-created_at", limit: MAX_RUNS, updated_after: since });
+    return { runs: (await response.json()) as RunInfo[], total: Number(response.headers.get("X-Total-Count")) };
+  }
+
   historyKeys(entity: string, project: string, runId: string): Promise<HistoryKeys> {
     return this.get(`/runs/${enc(entity)}/${enc(project)}/${enc(runId)}/history/keys`);
   }

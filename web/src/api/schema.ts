@@ -44,6 +44,15 @@ export interface MemberAdd {
   role?: string;
 }
 
+/** A run's ``define_metric`` definition of a metric (or of a glob such as ``"val/*"``). */
+export interface MetricDefinition {
+  name: string;
+  step_metric?: string | null;
+  step_sync?: boolean | null;
+  hidden?: boolean | null;
+  summary?: Array<string> | null;
+}
+
 export interface ProjectInfo {
   entity: string;
   name: string;
@@ -120,6 +129,7 @@ export interface RunInfo {
   updated_at: number;
   heartbeat_at: number;
   last_seq: number;
+  metrics?: Array<MetricDefinition>;
 }
 
 export interface RunUpdate {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { RunInfo } from "./schema";
-import { changedRuns } from "./workspace";
+import { changedRuns, mergeRuns } from "./workspace";
 
 const base = { updated_at: 1, last_seq: 1, state: "running", heartbeat_at: 1 } as RunInfo;
 
@@ -11,5 +11,17 @@ describe("changedRuns", () => {
     const b = { ...base, run_id: "b" };
     expect([...changedRuns([a, b], [a, { ...b, last_seq: 2 }, { ...base, run_id: "c" }])]).toEqual(["b", "c"]);
     expect(changedRuns([a], [a]).size).toBe(0);
+  });
+});
+
+describe("mergeRuns", () => {
+  it("replaces changed runs, adds new ones and keeps newest first", () => {
+    const a = { ...base, run_id: "a", created_at: 1 };
+    const b = { ...base, run_id: "b", created_at: 2 };
+    const b2 = { ...b, last_seq: 9 };
+    const c = { ...base, run_id: "c", created_at: 3 };
+    const merged = mergeRuns([b, a], [b2, c]);
+    expect(merged.map((r) => r.run_id)).toEqual(["c", "b", "a"]);
+    expect(merged[1]).toBe(b2);
   });
 });

@@ -26,10 +26,22 @@ export async function seriesOf(
   return (await api.projectSeries(entity, project, key, runIds, buckets, range, columns)).runs;
 }
 
+/** The runs of `current` with `changed` put in (replacing the same ids), newest first (pure; tested). */
+export function mergeRuns(current: readonly RunInfo[], changed: readonly RunInfo[]): RunInfo[] {
+  const byId = new Map(current.map((r) => [r.run_id, r]));
+  for (const run of changed) byId.set(run.run_id, run);
+  return [...byId.values()].sort((a, b) => b.created_at - a.created_at);
+}
+
+/** How far back each poll asks again: a write that began before the newest time seen may commit after it. */
+const OVERLAP_SECONDS = 10;
+
 /**
- * Watches a project's runs: polls the runs list every `intervalMs` (the events stream needs an
- * Authorization header that EventSource cannot send) and calls `onChange` with the new list and
- * the ids that changed, until `alive()` says no. Errors are retried at the next tick.
+ * Watches a project's runs: every `intervalMs` asks only for the runs changed since the newest
+ * change seen (and the running ones; the events stream needs an Authorization header that
+ * EventSource cannot send), and calls `onChange` with the whole list and the ids that changed,
+ * until `alive()` says no. When the project's run count disagrees (a run was deleted), the list
+ * is fetched whole once. Errors are retried at the next tick.
  */
 export function watchRuns(
   api: Api, entity: string, project: string, initial: RunInfo[],
@@ -37,11 +49,16 @@ export function watchRuns(
   alive: () => boolean, intervalMs = 2000,
 ): void {
   let current = initial;
+  const newest = (runs: readonly RunInfo[], since: number) => runs.reduce((t, r) => Math.max(t, r.updated_at), since);
+  let since = newest(initial, 0);
   const tick = async () => {
     if (!alive()) return;
     try {
-      const next = await api.runs(entity, project);
+      const answer = await api.runsChangedSince(entity, project, since - OVERLAP_SECONDS);
+      let next = mergeRuns(current, answer.runs);
+      if (next.length !== answer.total) next = await api.runs(entity, project);
       if (!alive()) return;
+      since = newest(answer.runs, since);
       const changed = changedRuns(current, next);
       const ids = new Set(next.map((r) => r.run_id));
       const removed = current.some((r) => !ids.has(r.run_id));

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 
 import type { SeriesColumns } from "../api/client";
-import { mapToX, stepToX, xLabel } from "./xaxis";
+import type { RunInfo } from "../api/schema";
+import { DEFAULT_X, mapToX, panelX, RELATIVE_TIME, STEP, stepToX, xLabel } from "./xaxis";
 
 function columns(steps: number[], values: (number | string)[]): SeriesColumns {
   return {
@@ -34,8 +35,22 @@ describe("x axis", () => {
   });
 
   it("names the axes", () => {
-    expect(xLabel("")).toBe("step");
+    expect(xLabel("_step")).toBe("step");
     expect(xLabel("_runtime")).toContain("relative");
     expect(xLabel("train/acc")).toBe("train/acc");
+  });
+});
+
+describe("panelX", () => {
+  const runs = [{ metrics: [{ name: "val/*", step_metric: "epoch" }] }] as unknown as RunInfo[];
+
+  it("follows define_metric's step_metric by default, else the step", () => {
+    expect(panelX(DEFAULT_X, "val/acc", runs)).toBe("epoch");
+    expect(panelX(DEFAULT_X, "train/loss", runs)).toBe(STEP);
+  });
+
+  it("a chosen axis applies to every panel", () => {
+    expect(panelX(STEP, "val/acc", runs)).toBe(STEP);
+    expect(panelX(RELATIVE_TIME, "val/acc", runs)).toBe(RELATIVE_TIME);
   });
 });

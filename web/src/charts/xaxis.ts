@@ -3,17 +3,29 @@
 // step is mapped to its x by interpolating between the x series' (step, value) points.
 
 import type { SeriesColumns } from "../api/client";
+import type { RunInfo } from "../api/schema";
 import { toNumber } from "../lib/format";
+import { stepMetricOf } from "../lib/metricDefinitions";
 
-/** The x key: "" for step, "_runtime" (relative time), "_timestamp" (wall time) or a metric key. */
+/** The x key: "_step", "_runtime" (relative time), "_timestamp" (wall time) or a metric key; as the
+ *  workspace's choice also "" (each panel's default). */
 export type XKey = string;
 
-export const STEP = "";
+export const DEFAULT_X = "";
+export const STEP = "_step";
 export const RELATIVE_TIME = "_runtime";
 export const WALL_TIME = "_timestamp";
 
+/** The x a panel of `key` draws against: the workspace's choice, or by default the step_metric that
+ *  define_metric gave the key, else the step. */
+export function panelX(choice: XKey, key: string, runs: readonly RunInfo[]): XKey {
+  if (choice !== DEFAULT_X) return choice;
+  const step = stepMetricOf(key, runs);
+  return step && step !== key ? step : STEP;
+}
+
 export function xLabel(key: XKey): string {
-  if (key === STEP) return "step";
+  if (key === STEP || key === DEFAULT_X) return "step";
   if (key === RELATIVE_TIME) return "relative time (s)";
   if (key === WALL_TIME) return "wall time";
   return key;

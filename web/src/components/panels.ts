@@ -2,8 +2,9 @@
 // smoothing and a log scale. Each panel draws every visible run with one series request, made
 // only once the panel is (nearly) in the viewport: data-state is "idle" until then (collapsed
 // sections and panels hidden by the search fetch nothing), then "loading", "ready" or "error".
-// Refreshes (live polling, runs shown, x axis) fetch again only panels already drawn; those out of
-// view are marked stale and fetched when they come back into view.
+// Refreshes (runs shown, x axis) fetch again only panels already drawn; those out of view are marked
+// stale and fetched when they come back into view. While runs log, a drawn panel fetches only the
+// steps after those it holds, for the runs that changed (../charts/live.ts).
 
 import type uPlot from "uplot";
 
@@ -11,10 +12,13 @@ import { X_COLUMNS, type Api, type SeriesColumns } from "../api/client";
 import type { RunInfo } from "../api/schema";
 import { seriesOf } from "../api/workspace";
 import { lineChart } from "../charts/lineChart";
+import { colorAt } from "../charts/colors";
 import { aggregateGroups } from "../charts/groups";
+import { appendTail, lastStepOf, needsRebucketing, rewound } from "../charts/live";
 import { alignM4 } from "../charts/m4";
-import { mapToX, RELATIVE_TIME, STEP, WALL_TIME, xLabel } from "../charts/xaxis";
+import { DEFAULT_X, mapToX, panelX, RELATIVE_TIME, STEP, WALL_TIME, xLabel, type XKey } from "../charts/xaxis";
 import { seriesRequest, stepRange, type XRange } from "../charts/zoom";
+import { isHidden } from "../lib/metricDefinitions";
 import { panelMatches, sectionKeys } from "../lib/panelKeys";
 import { groupRuns } from "../lib/runColumns";
 import { h, message } from "./dom";
@@ -25,7 +29,7 @@ export interface PanelsOptions {
   project: string;
   search: string;
   smoothing: number;
-  /** The x axis: "" (step), "_runtime", "_timestamp" or a metric key. */
+  /** The x axis: "" (each panel's default), "_step", "_runtime", "_timestamp" or a metric key. */
   x: string;
   colorOf(run: RunInfo): string;
   onSearch(text: string): void;
@@ -35,13 +39,17 @@ export interface PanelsOptions {
 
 export interface Panels {
   element: HTMLElement;
-  /** The metric keys and the runs to draw; panels whose key is new are fetched. */
+  /** The metric keys (define_metric's hidden ones get no panel, but may be the x axis); panels whose key
+   *  is new are fetched when they come into view. */
   setKeys(keys: string[]): void;
+  /** The runs to draw; drawn panels fetch the runs they do not hold yet. */
   setRuns(runs: RunInfo[]): void;
   /** Group the runs by a column ("group", "job_type", "config.<key>"): a mean line and min–max band per group. */
   setGroup(by: string | null): void;
   /** Fetches again the panels of `keys` (all when omitted). */
   refresh(keys?: Iterable<string>): void;
+  /** Runs logged more: the drawn panels of `keys` fetch the steps after those they hold for these runs. */
+  follow(changed: readonly RunInfo[], keys: Iterable<string>): void;
 }
 
 interface Panel {
@@ -49,6 +57,13 @@ interface Panel {
   element: HTMLElement;
   plot: HTMLElement;
   chart: uPlot | null;
+  /** Per run, the metric's columns by step as fetched (with the tails appended while it logs). */
+  metric: Record<string, SeriesColumns> | null;
+  /** Per run, the x metric's columns (null when x is the step). */
+  xSeries: Record<string, SeriesColumns> | null;
+  /** The x axis the data is for (the workspace's choice, or the panel's default). */
+  x: XKey;
+  /** What is drawn: per run, the metric's columns at their x. */
   answer: Record<string, SeriesColumns> | null;
   /** Per run, the drawn points' (step, x) pairs (to map a zoomed x-range back to steps). */
   points: [number, number][];
@@ -62,6 +77,8 @@ interface Panel {
   fetched: boolean;
   /** Its data is out of date: fetch again when it comes near the viewport. */
   stale: boolean;
+  /** Runs that logged while a fetch was in flight: followed once it lands. */
+  behind: Map<string, RunInfo>;
 }
 
 /** How far outside the viewport a panel starts loading (so scrolling finds it drawn). Kept small: each
@@ -79,7 +96,9 @@ function panelWidth(): number {
 
 export function panelsView(options: PanelsOptions): Panels {
   let runs: RunInfo[] = [];
+  /** Every metric key (the x axis choices), and those with a panel (not hidden by define_metric). */
   let keys: string[] = [];
+  let panelKeys: string[] = [];
   let smoothing = options.smoothing;
   let logScale = false;
   let search = options.search;
@@ -126,7 +145,8 @@ export function panelsView(options: PanelsOptions): Panels {
   });
   const xSelect = h("select", { "data-testid": "x-axis" });
   function xOptions(): void {
-    const choices: [string, string][] = [[STEP, "Step"], [RELATIVE_TIME, "Relative time"], [WALL_TIME, "Wall time"],
+    const choices: [string, string][] = [[DEFAULT_X, "Default"], [STEP, "Step"], [RELATIVE_TIME, "Relative time"],
+      [WALL_TIME, "Wall time"],
       ...keys.filter((k) => !k.startsWith("_")).map((k): [string, string] => [k, k])];
     if (!choices.some(([k]) => k === xKey)) choices.push([xKey, xKey]);
     xSelect.replaceChildren(...choices.map(([value, label]) => h("option", { value }, label)));
@@ -161,6 +181,23 @@ export function panelsView(options: PanelsOptions): Panels {
     }
   }
 
+  /** The drawn columns from the fetched ones: each run's metric at its x. */
+  function derive(panel: Panel): void {
+    const answer: Record<string, SeriesColumns> = {};
+    const points: [number, number][] = [];
+    for (const [runId, columns] of Object.entries(panel.metric ?? {})) {
+      if (panel.xSeries) {
+        const mapped = mapToX(columns, panel.xSeries[runId] ?? emptyColumns());
+        answer[runId] = mapped.columns;
+        mapped.steps.forEach((step, i) => points.push([step, mapped.columns.last_step[i]!]));
+      } else {
+        answer[runId] = columns;
+      }
+    }
+    panel.answer = answer;
+    panel.points = points;
+  }
+
   function draw(panel: Panel): void {
     panel.chart?.destroy();
     panel.chart = null;
@@ -182,7 +219,8 @@ export function panelsView(options: PanelsOptions): Panels {
       const groups = groupRuns(withData, groupBy);
       aligned = aggregateGroups(aligned, groups.map((g) => ({ name: g.label, runs: g.runs.map((r) => withData.indexOf(r)) })));
       labels = groups.map((g) => `${g.label} (${g.runs.length})`);
-      colors = groups.map((g) => options.colorOf(g.runs[0]!));
+      // By position: under tag grouping two groups may share their first run.
+      colors = groups.map((_, i) => colorAt(i));
     }
     panel.element.dataset["lines"] = String(labels.length);
     const xs = aligned.x;
@@ -190,9 +228,9 @@ export function panelsView(options: PanelsOptions): Panels {
     panel.element.dataset["xMax"] = String(xs[xs.length - 1] ?? "");
     panel.chart = lineChart(panel.plot, aligned, {
       title: panel.key, width: panelWidth(), height: 220, labels, colors, smoothing, logScale,
-      xLabel: xLabel(xKey), xTime: xKey === WALL_TIME,
+      xLabel: xLabel(panel.x), xTime: panel.x === WALL_TIME,
       onZoom: (range) => {
-        const steps = xKey === STEP ? stepRange(range) : stepRange(range, panel.points);
+        const steps = panel.x === STEP ? stepRange(range) : stepRange(range, panel.points);
         if (!steps) return;
         panel.zoom = steps;
         void load(panel);
@@ -209,38 +247,87 @@ export function panelsView(options: PanelsOptions): Panels {
     const generation = ++panel.generation;
     panel.fetched = true;
     panel.stale = false;
+    panel.behind.clear();
     panel.element.dataset["state"] = "loading";
     const request = seriesRequest(panel.zoom, panelWidth());
     const range = { minStep: request.minStep, maxStep: request.maxStep };
     const ids = runs.map((r) => r.run_id);
-    const key = xKey;
+    const x = panelX(xKey, panel.key, runs);
     panel.requests += 1;
     panel.element.dataset["requests"] = String(panel.requests);
     try {
-      const [metric, x] = await Promise.all([
+      const [metric, xSeries] = await Promise.all([
         seriesOf(options.api, options.entity, options.project, panel.key, ids, request.buckets, range),
-        key === STEP ? Promise.resolve(null)
-          : seriesOf(options.api, options.entity, options.project, key, ids, request.buckets, range, X_COLUMNS),
+        x === STEP ? Promise.resolve(null)
+          : seriesOf(options.api, options.entity, options.project, x, ids, request.buckets, range, X_COLUMNS),
       ]);
       if (generation !== panel.generation) return;
-      const answer: Record<string, SeriesColumns> = {};
-      const points: [number, number][] = [];
-      for (const [runId, columns] of Object.entries(metric)) {
-        if (x) {
-          const mapped = mapToX(columns, x[runId] ?? emptyColumns());
-          answer[runId] = mapped.columns;
-          mapped.steps.forEach((step, i) => points.push([step, mapped.columns.last_step[i]!]));
-        } else {
-          answer[runId] = columns;
-        }
-      }
-      panel.answer = answer;
-      panel.points = points;
+      Object.assign(panel, { metric, xSeries, x });
+      derive(panel);
       panel.element.dataset["zoom"] = panel.zoom ? `${panel.zoom.min}-${panel.zoom.max}` : "";
       panel.element.dataset["downsampled"] = String(Object.values(metric).some((c) => c.downsampled));
-      panel.element.dataset["xLabel"] = xLabel(key);
+      panel.element.dataset["xLabel"] = xLabel(x);
       draw(panel);
       panel.element.dataset["state"] = "ready";
+      if (panel.behind.size) void follow(panel, [...panel.behind.values()]);
+    } catch (e) {
+      if (generation !== panel.generation) return;
+      panel.plot.replaceChildren(message("error", String(e)));
+      panel.element.dataset["state"] = "error";
+    }
+  }
+
+  /** Fetches, for the given runs, only the steps after those the panel holds (from the start for runs
+   *  it does not hold yet), and draws them appended; a full fetch when that cannot be right. */
+  async function follow(panel: Panel, changed: readonly RunInfo[]): Promise<void> {
+    if (!panel.fetched) return;
+    if (!panel.near) {
+      panel.stale = true;
+      return;
+    }
+    if (panel.element.dataset["state"] === "loading") {
+      for (const run of changed) panel.behind.set(run.run_id, run);
+      return;
+    }
+    const shown = changed.filter((r) => runs.some((v) => v.run_id === r.run_id));
+    if (shown.length === 0) return;
+    const held = panel.metric;
+    const x = panelX(xKey, panel.key, runs);
+    // A zoomed panel shows a fixed range; a changed axis or a rewound run needs everything again.
+    if (!held || panel.zoom || x !== panel.x || shown.some((r) => rewound(r, held[r.run_id]))) {
+      void load(panel);
+      return;
+    }
+    const after = (series: Record<string, SeriesColumns> | null, runId: string) => lastStepOf(series?.[runId]);
+    const ids = shown.map((r) => r.run_id);
+    const minStep = Math.min(...ids.map((id) => Math.min(after(held, id), panel.xSeries ? after(panel.xSeries, id) : Infinity))) + 1;
+    const buckets = panelWidth();
+    const generation = ++panel.generation;
+    panel.element.dataset["state"] = "loading";
+    panel.requests += 1;
+    panel.element.dataset["requests"] = String(panel.requests);
+    try {
+      const [metric, xSeries] = await Promise.all([
+        seriesOf(options.api, options.entity, options.project, panel.key, ids, buckets, { minStep }),
+        x === STEP ? Promise.resolve(null)
+          : seriesOf(options.api, options.entity, options.project, x, ids, buckets, { minStep }, X_COLUMNS),
+      ]);
+      if (generation !== panel.generation) return;
+      const merged = { ...held };
+      const mergedX = panel.xSeries ? { ...panel.xSeries } : null;
+      for (const id of ids) {
+        if (metric[id]) merged[id] = appendTail(held[id] ?? emptyColumns(), metric[id], after(held, id));
+        if (mergedX && xSeries?.[id]) mergedX[id] = appendTail(mergedX[id] ?? emptyColumns(), xSeries[id], after(mergedX, id));
+      }
+      Object.assign(panel, { metric: merged, xSeries: mergedX });
+      panel.element.dataset["state"] = "ready";
+      if (Object.values(merged).some((c) => needsRebucketing(c, buckets))) {
+        void load(panel);
+        return;
+      }
+      derive(panel);
+      draw(panel);
+      if (panel.behind.size) void follow(panel, [...panel.behind.values()]);
     } catch (e) {
       if (generation !== panel.generation) return;
       panel.plot.replaceChildren(message("error", String(e)));
@@ -252,8 +339,9 @@ export function panelsView(options: PanelsOptions): Panels {
     const plot = h("div", { class: "chart", "data-testid": "chart" });
     const element = h("div", { class: "chart-panel", "data-testid": "panel", "data-key": key, "data-state": "idle",
                                "data-requests": 0 }, plot);
-    const panel: Panel = { key, element, plot, chart: null, answer: null, points: [], zoom: null, requests: 0,
-                           generation: 0, near: observer === null, fetched: false, stale: false };
+    const panel: Panel = { key, element, plot, chart: null, metric: null, xSeries: null, x: STEP, answer: null, points: [],
+                           zoom: null, requests: 0, generation: 0, near: observer === null, fetched: false, stale: false,
+                           behind: new Map() };
     byElement.set(element, panel);
     return panel;
   }
@@ -288,11 +376,11 @@ export function panelsView(options: PanelsOptions): Panels {
   let waits = 0;
 
   function layout(): void {
-    if (keys.length === 0) {
+    if (panelKeys.length === 0) {
       body.replaceChildren(message("empty", "These runs have logged no metrics yet."));
       return;
     }
-    body.replaceChildren(...sectionKeys(keys).map((section) => {
+    body.replaceChildren(...sectionKeys(panelKeys).map((section) => {
       const name = section.name || "Other";
       return h("details", { open: true, class: "panel-section", "data-testid": "panel-section",
                             "data-section": section.name },
@@ -304,7 +392,8 @@ export function panelsView(options: PanelsOptions): Panels {
 
   return {
     element,
-    setKeys(next: string[]): void {
+    setKeys(all: string[]): void {
+      const next = all.filter((k) => !isHidden(k, runs));
       const fresh = next.filter((k) => !panels.has(k));
       for (const key of fresh) panels.set(key, makePanel(key));
       for (const key of fresh) observeLater(panels.get(key)!.element);
@@ -319,8 +408,9 @@ export function panelsView(options: PanelsOptions): Panels {
           panels.delete(key);
         }
       }
-      const changed = fresh.length > 0 || next.length !== keys.length;
-      keys = next;
+      const changed = fresh.length > 0 || next.length !== panelKeys.length || all.length !== keys.length;
+      keys = all;
+      panelKeys = next;
       if (changed) {
         layout();
         xOptions();
@@ -330,7 +420,15 @@ export function panelsView(options: PanelsOptions): Panels {
       if (!observer) for (const key of fresh) void load(panels.get(key)!);
     },
     setRuns(next: RunInfo[]): void {
+      const same = next.length === runs.length && next.every((r, i) => r.run_id === runs[i]!.run_id);
       runs = next;
+      if (same) return;
+      for (const panel of panels.values()) {
+        if (!panel.fetched) continue;
+        const missing = panel.metric ? next.filter((r) => !(r.run_id in panel.metric!)) : next;
+        if (missing.length) void follow(panel, missing);
+        else draw(panel);
+      }
     },
     setGroup(by: string | null): void {
       if (by === groupBy) return;
@@ -342,6 +440,12 @@ export function panelsView(options: PanelsOptions): Panels {
       for (const key of list) {
         const panel = panels.get(key);
         if (panel) update(panel);
+      }
+    },
+    follow(changed: readonly RunInfo[], which: Iterable<string>): void {
+      for (const key of which) {
+        const panel = panels.get(key);
+        if (panel) void follow(panel, changed);
       }
     },
   };

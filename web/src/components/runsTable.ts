@@ -1,15 +1,19 @@
 // The workspace's runs table: columns (built-in, config.*, summary.*) with a chooser, sorting by
-// any header, a filter, grouping with collapsible counted groups, and a checkbox per run that
-// shows or hides it in the charts, and one that selects it for comparing. Rows are virtual: the
-// table scrolls in a fixed-height box and only the rows in view (and a few either side) are in the
-// document (../lib/virtual.ts), so 10,000 runs scroll smoothly. The model (sorting, grouping,
-// columns) is ../lib/runColumns.ts.
+// any header, a free-text filter and column conditions ("+ Filter"), grouping with collapsible
+// counted groups (by tags: a group per tag), and a checkbox per run that shows or hides it in the
+// charts, and one that selects it for comparing. Rows are virtual: the table scrolls in a
+// fixed-height box and only the rows in view (and a few either side) are in the document
+// (../lib/virtual.ts), so 10,000 runs scroll smoothly. The model (sorting, grouping, columns) is
+// ../lib/runColumns.ts; conditions are ../lib/runFilters.ts. All of it is in TableState (the URL).
 
 import type { RunInfo } from "../api/schema";
 import {
-  columnLabel, columnValue, defaultColumns, discoverColumns, filterRuns, formatSort, formatValue, groupableColumns,
-  groupRuns, nextSort, parseSort, sortRuns, type ColumnKeys,
+  BUILTIN_COLUMNS, columnLabel, columnValue, defaultColumns, discoverColumns, filterRuns, formatSort, formatValue,
+  groupableColumns, groupRuns, nextSort, parseSort, sortRuns, type ColumnKeys,
 } from "../lib/runColumns";
+import {
+  applyConditions, type ColumnKind, columnKind, type Condition, conditionError, OP_LABELS, opsFor, RUN_STATES,
+} from "../lib/runFilters";
 import { rowWindow } from "../lib/virtual";
 import { h } from "./dom";
 
@@ -24,6 +28,14 @@ export interface TableState {
   q: string;
   sort: string | null;
   group: string | null;
+  /** Column conditions, ANDed (invalid ones are ignored and say why). */
+  filters: Condition[];
+  /** Chosen columns; null: the defaults. */
+  cols: string[] | null;
+  /** Run ids left out of the charts. */
+  hide: string[];
+  /** Run ids selected for comparing. */
+  sel: string[];
 }
 
 export interface RunsTableOptions {
@@ -31,7 +43,7 @@ export interface RunsTableOptions {
   colorOf(run: RunInfo): string;
   /** The name cell of a run (the page decides what it is: text or a link). */
   nameCell(run: RunInfo): Node;
-  /** The filter, sort or grouping changed (to keep the URL in step). */
+  /** The filter, conditions, sort, grouping, columns, hidden or selected runs changed (to keep the URL in step). */
   onStateChange(state: TableState): void;
   /** Which runs the charts draw changed (filter or checkboxes). */
   onVisibleChange(): void;
@@ -49,13 +61,15 @@ export interface RunsTable {
 }
 
 export function runsTable(options: RunsTableOptions): RunsTable {
-  const state: TableState = { ...options.state };
+  const state: TableState = { ...options.state, filters: options.state.filters.map((c) => ({ ...c })) };
   let runs: RunInfo[] = [];
   let keys: ColumnKeys = { config: [], summary: [] };
-  let chosen: string[] | null = null; // null: the default columns for the current keys
-  const hidden = new Set<string>();
+  let chosen: string[] | null = state.cols; // null: the default columns for the current keys
+  const hidden = new Set<string>(state.hide);
   const collapsed = new Set<string>();
-  const selected = new Set<string>(); // run ids picked for comparing, in the order picked
+  const selected = new Set<string>(state.sel); // run ids picked for comparing, in the order picked
+  const kinds = new Map<string, ColumnKind>(); // per column, for the current runs
+  let hints: { condition: Condition; row: HTMLElement; hint: HTMLElement }[] = [];
   let items: Item[] = [];
   let cols: string[] = [];
   let rowHeight = 33; // measured from a rendered row once there is one
@@ -73,6 +87,15 @@ export function runsTable(options: RunsTableOptions): RunsTable {
     changed(false);
   });
   const chooser = h("details", { class: "column-chooser", "data-testid": "column-chooser" });
+  const addFilter = h("button", { type: "button", "data-testid": "add-filter", title: "Filter by a column" }, "+ Filter");
+  addFilter.addEventListener("click", () => {
+    state.filters.push({ column: "name", op: "contains", value: "" });
+    renderConditions();
+    changed(true);
+    conditionsBox.querySelector<HTMLElement>("[data-testid=filter-condition]:last-child [data-testid=filter-value]")?.focus();
+  });
+  const conditionsBox = h("div", { class: "filter-conditions", "data-testid": "filter-conditions" });
+  const tagList = h("datalist", { id: "run-tags-list" });
   const count = h("span", { class: "run-count", "data-testid": "runs-shown" });
   const tableEl = h("table", { "data-testid": "runs", class: "runs-table" });
   const body = h("tbody", {});
@@ -87,9 +110,9 @@ export function runsTable(options: RunsTableOptions): RunsTable {
     if (ids.length >= 2) options.onCompare?.(ids);
   });
   const element = h("section", { class: "runs-section" },
-    h("div", { class: "toolbar" }, filter, h("label", {}, "Group by ", groupSelect), chooser,
+    h("div", { class: "toolbar" }, filter, addFilter, h("label", {}, "Group by ", groupSelect), chooser,
       options.onCompare ? compareButton : null, count),
-    scroller);
+    conditionsBox, tagList, scroller);
 
   function updateCompare(): void {
     const n = [...selected].filter((id) => runs.some((r) => r.run_id === id)).length;
@@ -97,16 +120,120 @@ export function runsTable(options: RunsTableOptions): RunsTable {
     compareButton.textContent = n ? `Compare (${n})` : "Compare";
   }
 
+  /** Tells the page the state (for the URL). */
+  function save(): void {
+    state.cols = chosen ? [...chosen] : null;
+    state.hide = [...hidden];
+    state.sel = [...selected];
+    options.onStateChange({ ...state, filters: state.filters.map((c) => ({ ...c })) });
+  }
+
   function changed(visibility: boolean): void {
-    options.onStateChange({ ...state });
+    save();
     render();
     if (visibility) options.onVisibleChange();
   }
 
   function columns(): string[] {
+    if (!chosen) return defaultColumns(keys);
     const all = new Set([...keys.config.map((k) => `config.${k}`), ...keys.summary.map((k) => `summary.${k}`)]);
-    if (chosen) return chosen.filter((c) => !c.includes(".") || all.has(c));
-    return defaultColumns(keys);
+    const builtin = new Set<string>(BUILTIN_COLUMNS);
+    const list = chosen.filter((c) => builtin.has(c) || all.has(c));
+    // The name column is always there (it links to the run and carries its colour).
+    return list.includes("name") ? list : ["name", ...list];
+  }
+
+  /** The columns the chooser offers (all but the name), built-in ones first. */
+  function choosable(): string[] {
+    return [...BUILTIN_COLUMNS.filter((c) => c !== "name"), ...keys.config.map((k) => `config.${k}`),
+            ...keys.summary.map((k) => `summary.${k}`)];
+  }
+
+  function kindOf(column: string): ColumnKind {
+    let kind = kinds.get(column);
+    if (!kind) {
+      kind = columnKind(runs, column);
+      kinds.set(column, kind);
+    }
+    return kind;
+  }
+
+  /** The runs the filter and the conditions let through, sorted (hidden ones included). */
+  function shownRuns(): RunInfo[] {
+    return sortRuns(applyConditions(filterRuns(runs, state.q), state.filters, kindOf), parseSort(state.sort));
+  }
+
+  function conditionColumns(): string[] {
+    return [...BUILTIN_COLUMNS, ...keys.config.map((k) => `config.${k}`), ...keys.summary.map((k) => `summary.${k}`)];
+  }
+
+  /** The condition rows (rebuilt on add, remove and a change of column or operator; typing a value
+   *  only updates that row's hint, so the input keeps its focus). */
+  function renderConditions(): void {
+    const columnsList = conditionColumns();
+    hints = [];
+    conditionsBox.replaceChildren(...state.filters.map((condition, i) => {
+      const kind = kindOf(condition.column);
+      const names = columnsList.includes(condition.column) ? columnsList : [...columnsList, condition.column];
+      const columnSelect = h("select", { "data-testid": "filter-column", "aria-label": "Column" },
+        names.map((c) => h("option", { value: c, selected: c === condition.column }, columnLabel(c))));
+      columnSelect.addEventListener("change", () => {
+        const before = kind;
+        condition.column = columnSelect.value;
+        const next = kindOf(condition.column);
+        if (!opsFor(next).includes(condition.op as never)) condition.op = opsFor(next)[0]!;
+        if (next === "state" && !(RUN_STATES as readonly string[]).includes(condition.value)) condition.value = "running";
+        else if (before === "state" && next !== "state") condition.value = "";
+        renderConditions();
+        changed(true);
+      });
+      const ops = opsFor(kind).map(String);
+      if (!ops.includes(condition.op)) ops.push(condition.op); // an invalid one from the URL stays visible
+      const opSelect = h("select", { "data-testid": "filter-op", "aria-label": "Operator" },
+        ops.map((op) => h("option", { value: op, selected: op === condition.op }, OP_LABELS[op as keyof typeof OP_LABELS] ?? (op || "?"))));
+      opSelect.addEventListener("change", () => {
+        condition.op = opSelect.value;
+        renderConditions();
+        changed(true);
+      });
+      let value: HTMLInputElement | HTMLSelectElement;
+      if (kind === "state") {
+        const states = (RUN_STATES as readonly string[]).includes(condition.value) ? [...RUN_STATES] : [...RUN_STATES, condition.value];
+        value = h("select", { "data-testid": "filter-value", "aria-label": "Value" },
+          states.map((s) => h("option", { value: s, selected: s === condition.value }, s)));
+      } else {
+        value = h("input", { type: "text", "data-testid": "filter-value", "aria-label": "Value", value: condition.value,
+                             class: "filter-value", list: kind === "tags" ? "run-tags-list" : null,
+                             placeholder: kind === "tags" ? "tag" : condition.column === "created" ? "date"
+                               : kind === "number" ? "number" : "value" });
+      }
+      value.addEventListener(value instanceof HTMLSelectElement ? "change" : "input", () => {
+        condition.value = value.value;
+        changed(true);
+      });
+      const remove = h("button", { type: "button", class: "link", "data-testid": "filter-remove",
+                                   title: "Remove this condition", "aria-label": "Remove condition" }, "×");
+      remove.addEventListener("click", () => {
+        state.filters.splice(i, 1);
+        renderConditions();
+        changed(true);
+      });
+      const hint = h("span", { class: "filter-hint", "data-testid": "filter-hint", role: "status" });
+      const row = h("div", { class: "filter-condition", "data-testid": "filter-condition" },
+        columnSelect, opSelect, value, remove, hint);
+      hints.push({ condition, row, hint });
+      return row;
+    }));
+    updateHints();
+  }
+
+  /** Marks the conditions that are ignored, saying why. */
+  function updateHints(): void {
+    for (const { condition, row, hint } of hints) {
+      const error = conditionError(condition, kindOf(condition.column));
+      hint.textContent = error ? `${error} (ignored)` : "";
+      row.classList.toggle("invalid", error !== null);
+    }
   }
 
   function renderControls(): void {
@@ -118,15 +245,21 @@ export function runsTable(options: RunsTableOptions): RunsTable {
     const box = (id: string) => {
       const input = h("input", { type: "checkbox", checked: shown.has(id), "data-column": id });
       input.addEventListener("change", () => {
-        const current = columns();
-        chosen = input.checked ? [...current, id] : current.filter((c) => c !== id);
+        const shownNow = new Set(columns());
+        if (input.checked) shownNow.add(id);
+        else shownNow.delete(id);
+        // In the chooser's order, so ticking a column again puts it back where it was.
+        chosen = ["name", ...choosable()].filter((c) => shownNow.has(c));
+        // Back to the defaults: the URL leaves the columns out again.
+        if (chosen.join("\n") === defaultColumns(keys).join("\n")) chosen = null;
+        save();
         render();
       });
-      return h("label", {}, input, ` ${id}`);
+      return h("label", {}, input, ` ${columnLabel(id)}`);
     };
-    chooser.replaceChildren(h("summary", {}, "Columns"),
-      h("div", { class: "chooser-list" },
-        [...keys.config.map((k) => box(`config.${k}`)), ...keys.summary.map((k) => box(`summary.${k}`))]));
+    chooser.replaceChildren(h("summary", {}, "Columns"), h("div", { class: "chooser-list" }, choosable().map(box)));
+    tagList.replaceChildren(...[...new Set(runs.flatMap((r) => r.tags))].sort().map((t) => h("option", { value: t })));
+    renderConditions();
   }
 
   function row(run: RunInfo): HTMLTableRowElement {
@@ -135,9 +268,16 @@ export function runsTable(options: RunsTableOptions): RunsTable {
     checkbox.addEventListener("change", () => {
       if (checkbox.checked) hidden.delete(run.run_id);
       else hidden.add(run.run_id);
-      tr.classList.toggle("hidden-run", !checkbox.checked);
+      // (Grouped by tags, the run may have a row in several groups: keep them all in step.)
+      for (const other of sameRun()) {
+        other.classList.toggle("hidden-run", !checkbox.checked);
+        other.querySelector<HTMLInputElement>("[data-testid=run-visible]")!.checked = checkbox.checked;
+      }
+      save();
       options.onVisibleChange();
     });
+    const sameRun = () => [...body.querySelectorAll<HTMLTableRowElement>("tr[data-testid=run-row]")]
+      .filter((r) => r.dataset["runId"] === run.run_id);
     const cells = cols.map((c) => {
       if (c === "name") {
         return h("td", {}, h("span", { class: "swatch", style: `background:${options.colorOf(run)}` }), " ",
@@ -145,6 +285,13 @@ export function runsTable(options: RunsTableOptions): RunsTable {
       }
       if (c === "state") return h("td", {}, h("span", { class: `state ${run.state}` }, run.state));
       if (c === "tags") return h("td", {}, h("span", { class: "tags" }, run.tags.map((t) => h("span", { class: "tag" }, t))));
+      if (c === "notes") {
+        // One line in the cell (CSS ellipsis for long ones); the whole text on hover.
+        const notes = run.notes ?? "";
+        const lines = notes.trim().split("\n");
+        return h("td", { "data-column": c, class: "notes-cell", title: notes || null },
+          notes.trim() ? lines[0]! + (lines.length > 1 ? " …" : "") : "–");
+      }
       return h("td", { "data-column": c }, formatValue(c, columnValue(run, c)));
     });
     const lead = h("td", { class: "row-boxes" }, checkbox);
@@ -154,6 +301,8 @@ export function runsTable(options: RunsTableOptions): RunsTable {
       pick.addEventListener("change", () => {
         if (pick.checked) selected.add(run.run_id);
         else selected.delete(run.run_id);
+        for (const other of sameRun()) other.querySelector<HTMLInputElement>("[data-testid=run-select]")!.checked = pick.checked;
+        save();
         updateCompare();
       });
       lead.append(" ", pick);
@@ -178,7 +327,8 @@ export function runsTable(options: RunsTableOptions): RunsTable {
       return h("th", { "data-testid": `col-${c}`, "aria-sort": active ? (sort!.desc ? "descending" : "ascending") : null },
                button);
     }));
-    const shown = sortRuns(filterRuns(runs, state.q), sort);
+    const shown = shownRuns();
+    updateHints();
     items = [];
     if (state.group) {
       for (const group of groupRuns(shown, state.group)) {
@@ -242,19 +392,22 @@ export function runsTable(options: RunsTableOptions): RunsTable {
     element,
     setRuns(next: RunInfo[]): void {
       runs = next;
+      kinds.clear();
       const before = JSON.stringify(keys);
+      const tagsBefore = tagList.childElementCount;
       keys = discoverColumns(runs);
-      if (JSON.stringify(keys) !== before) renderControls();
+      if (JSON.stringify(keys) !== before || new Set(runs.flatMap((r) => r.tags)).size !== tagsBefore) renderControls();
       render();
     },
     /** Picks runs for comparing (as ticking their boxes does). */
     select(runIds: string[]): void {
       for (const id of runIds) selected.add(id);
+      save();
       updateCompare();
       renderWindow();
     },
     visibleRuns(): RunInfo[] {
-      return sortRuns(filterRuns(runs, state.q), parseSort(state.sort)).filter((r) => !hidden.has(r.run_id));
+      return shownRuns().filter((r) => !hidden.has(r.run_id));
     },
   };
 }

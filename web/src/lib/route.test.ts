@@ -39,6 +39,12 @@ describe("routes", () => {
       { page: "run", entity: "ü ?&", project: "a/b#c", runId: "id/with ?#%" },
       { page: "compare", entity: "e", project: "p", runs: ["a", "b", "c"] },
       { page: "compare", entity: "ü ?&", project: "a/b#c", runs: ["id,with comma", "x+y &=?#%"] },
+      { page: "project", entity: "e", project: "p", q: "a", group: "tags",
+        filters: [{ column: "config.lr", op: "gt", value: "0.01" }, { column: "tags", op: "has", value: "a,b & c~d" },
+                  { column: "config.x~y%z", op: "bogus", value: "" }],
+        cols: ["name", "notes", "config.a,b"], hide: ["r,1", "r 2&=?#%"], sel: ["x+y", "z"] },
+      { page: "project", entity: "e", project: "p", cols: [] },
+      { page: "project", entity: "e", project: "p", sel: ["only"], x: "_runtime" },
     ];
     for (const route of routes) {
       const url = formatRoute(route);
@@ -46,5 +52,19 @@ describe("routes", () => {
       expect(parseRoute(q < 0 ? url : url.slice(0, q), q < 0 ? "" : url.slice(q))).toEqual(route);
     }
     expect(formatRoute({ page: "project", entity: "e", project: "p", ...DEFAULT_WORKSPACE })).toBe("/e/p");
+  });
+
+  it("keeps the runs table's state in a readable URL", () => {
+    expect(formatRoute({ page: "project", entity: "e", project: "p",
+                         filters: [{ column: "config.lr", op: "gt", value: "0.01" }, { column: "tags", op: "has", value: "best" }],
+                         cols: ["name", "config.lr"], hide: ["a,b"], sel: ["c", "d"] }))
+      .toBe("/e/p?f=config.lr~gt~0.01&f=tags~has~best&cols=name,config.lr&hide=a%2Cb&sel=c,d");
+    expect(parseRoute("/e/p", "?f=config.lr~gt~0.01&f=garbage&sel=a%2Cb,c&hide=")).toEqual({
+      page: "project", entity: "e", project: "p",
+      filters: [{ column: "config.lr", op: "gt", value: "0.01" }, { column: "garbage", op: "", value: "" }],
+      sel: ["a,b", "c"],
+    });
+    expect(parseRoute("/e/p", "?sel=%E0%A4%A").page).toBe("project"); // a bad encoding never throws
+    expect(workspaceState({})).toEqual(DEFAULT_WORKSPACE);
   });
 });

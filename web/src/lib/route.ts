@@ -1,5 +1,7 @@
 // The UI's location: which page, and its state, as a shareable URL (pure; tested).
 
+import { type Condition, formatCondition, parseCondition } from "./runFilters";
+
 export type Route =
   | { page: "home" }
   | { page: "signin"; next: string }
@@ -15,8 +17,16 @@ export interface WorkspaceState {
   q: string;
   /** Sort column id, "-" first for descending (e.g. "-config.lr"); null: newest first. */
   sort: string | null;
-  /** Group rows by "group", "job_type" or "config.<key>"; null: no grouping. */
+  /** Group rows by "group", "job_type", "tags" (a group per tag) or "config.<key>"; null: no grouping. */
   group: string | null;
+  /** Column conditions of the runs table, ANDed (`f=column~op~value`, repeated). */
+  filters: Condition[];
+  /** The runs table's columns, in order; null: the defaults (so the URL has them only once changed). */
+  cols: string[] | null;
+  /** Run ids unticked: left out of the charts. */
+  hide: string[];
+  /** Run ids selected for comparing, in the order picked. */
+  sel: string[];
   /** EMA smoothing weight in [0, 1). */
   smooth: number;
   /** Panel search text. */
@@ -25,7 +35,9 @@ export interface WorkspaceState {
   x: string;
 }
 
-export const DEFAULT_WORKSPACE: WorkspaceState = { q: "", sort: null, group: null, smooth: 0, panels: "", x: "" };
+export const DEFAULT_WORKSPACE: WorkspaceState = {
+  q: "", sort: null, group: null, filters: [], cols: null, hide: [], sel: [], smooth: 0, panels: "", x: "",
+};
 
 const enc = encodeURIComponent;
 
@@ -64,11 +76,19 @@ export function parseRoute(pathname: string, search = ""): Route {
     if (group) route.group = group;
     if (smooth) route.smooth = smooth;
     if (panels) route.panels = panels;
+    const filters = query.getAll("f");
+    if (filters.length) route.filters = filters.map(parseCondition);
+    const cols = idList(search, "cols");
+    if (cols) route.cols = cols;
+    const hide = idList(search, "hide");
+    if (hide?.length) route.hide = hide;
+    const sel = idList(search, "sel");
+    if (sel?.length) route.sel = sel;
     return route;
   }
   if (decoded.length === 3 && decoded[2] === "compare") {
     const [entity, project] = decoded as [string, string];
-    return { page: "compare", entity, project, runs: compareIds(search) };
+    return { page: "compare", entity, project, runs: idList(search, "runs") ?? [] };
   }
   if (decoded.length === 4 && decoded[2] === "runs") {
     const [entity, project, , runId] = decoded as [string, string, string, string];
@@ -77,16 +97,22 @@ export function parseRoute(pathname: string, search = ""): Route {
   return { page: "notfound", path: pathname };
 }
 
-/** The run ids of a compare URL's "runs" parameter: comma-separated, each id percent-encoded
- *  (read from the raw query so that an id may hold a comma). */
-function compareIds(search: string): string[] {
-  const raw = search.replace(/^\?/, "").split("&").find((p) => p.startsWith("runs="));
-  if (!raw) return [];
+/** A list parameter (compare's "runs"; the workspace's "cols", "hide", "sel"): comma-separated,
+ *  each item percent-encoded (read from the raw query so that an item may hold a comma). null when
+ *  the parameter is absent ("cols=" is an empty list: every column unticked). */
+function idList(search: string, name: string): string[] | null {
+  const raw = search.replace(/^\?/, "").split("&").find((p) => p.startsWith(`${name}=`));
+  if (raw === undefined) return null;
   try {
-    return raw.slice(5).split(",").filter((p) => p !== "").map((p) => decodeURIComponent(p.replace(/\+/g, " ")));
+    return raw.slice(name.length + 1).split(",").filter((p) => p !== "")
+      .map((p) => decodeURIComponent(p.replace(/\+/g, " ")));
   } catch {
     return [];
   }
+}
+
+function formatList(name: string, items: readonly string[]): string {
+  return `${name}=${items.map(enc).join(",")}`;
 }
 
 /** The workspace state of a project route, defaults filled in. */
@@ -95,6 +121,10 @@ export function workspaceState(route: Partial<WorkspaceState>): WorkspaceState {
     q: route.q ?? DEFAULT_WORKSPACE.q,
     sort: route.sort ?? DEFAULT_WORKSPACE.sort,
     group: route.group ?? DEFAULT_WORKSPACE.group,
+    filters: route.filters ?? DEFAULT_WORKSPACE.filters,
+    cols: route.cols ?? DEFAULT_WORKSPACE.cols,
+    hide: route.hide ?? DEFAULT_WORKSPACE.hide,
+    sel: route.sel ?? DEFAULT_WORKSPACE.sel,
     smooth: route.smooth ?? DEFAULT_WORKSPACE.smooth,
     panels: route.panels ?? DEFAULT_WORKSPACE.panels,
     x: route.x ?? DEFAULT_WORKSPACE.x,
@@ -117,13 +147,19 @@ export function formatRoute(route: Route): string {
       if (route.smooth && route.smooth > 0 && route.smooth < 1) query.set("smooth", String(route.smooth));
       if (route.panels) query.set("panels", route.panels);
       if (route.x) query.set("x", route.x);
-      const qs = query.toString();
-      return qs ? `${base}?${qs}` : base;
+      // Conditions and lists are encoded by hand: "~" stays readable (URLSearchParams would write
+      // %7E), and list items are encoded one by one (ids may hold commas).
+      const parts = query.toString() ? [query.toString()] : [];
+      for (const condition of route.filters ?? []) parts.push(`f=${enc(formatCondition(condition))}`);
+      if (route.cols) parts.push(formatList("cols", route.cols));
+      if (route.hide?.length) parts.push(formatList("hide", route.hide));
+      if (route.sel?.length) parts.push(formatList("sel", route.sel));
+      return parts.length ? `${base}?${parts.join("&")}` : base;
     }
     case "run":
       return `/${enc(route.entity)}/${enc(route.project)}/runs/${enc(route.runId)}`;
     case "compare":
-      return `/${enc(route.entity)}/${enc(route.project)}/compare?runs=${route.runs.map(enc).join(",")}`;
+      return `/${enc(route.entity)}/${enc(route.project)}/compare?${formatList("runs", route.runs)}`;
     case "notfound":
       return route.path;
   }

@@ -1,15 +1,15 @@
 // The runs table's model: which columns there are, a run's value in each, sorting, filtering and
-// grouping (pure; tested). Column ids: name, state, created, runtime, tags, group, job_type,
-// config.<key> and summary.<key> (nested keys joined with ".").
+// grouping (pure; tested). Column ids: name, state, created, runtime, tags, group, job_type, notes,
+// config.<key> and summary.<key> (nested keys joined with "."). Column conditions: ./runFilters.ts.
 
 import type { RunInfo } from "../api/schema";
 import { formatDate, formatDuration, toNumber } from "./format";
 
-export const BUILTIN_COLUMNS = ["name", "state", "created", "runtime", "tags", "group", "job_type"] as const;
+export const BUILTIN_COLUMNS = ["name", "state", "created", "runtime", "tags", "group", "job_type", "notes"] as const;
 
 const LABELS: Record<string, string> = {
   name: "Name", state: "State", created: "Created", runtime: "Runtime", tags: "Tags", group: "Group",
-  job_type: "Job type",
+  job_type: "Job type", notes: "Notes",
 };
 
 export function columnLabel(id: string): string {
@@ -96,6 +96,7 @@ export function columnValue(run: RunInfo, id: string): unknown {
     case "tags": return run.tags.join(", ");
     case "group": return run.group || undefined;
     case "job_type": return run.job_type || undefined;
+    case "notes": return run.notes || undefined;
   }
   if (id.startsWith("config.")) return flat(run.config)[id.slice(7)];
   if (id.startsWith("summary.")) return flat(run.summary)[id.slice(8)];
@@ -188,24 +189,37 @@ export interface RunGroup {
   runs: RunInfo[];
 }
 
-/** Runs grouped by a column's value, groups in order of their first run (so sorting orders them too). */
+const NONE_KEY = "\u0000none";
+
+/** Runs grouped by a column's value, groups in order of their first run (so sorting orders them too).
+ *  By "tags": a group per tag, so a run with several tags is in each of their groups (the same run
+ *  object: callers must not assume the groups are disjoint); runs without tags in "(none)". */
 export function groupRuns(runs: readonly RunInfo[], by: string): RunGroup[] {
   const groups = new Map<string, RunGroup>();
-  for (const run of runs) {
-    const value = columnValue(run, by);
-    const missing = value === undefined || value === null || value === "";
-    const key = missing ? "\u0000none" : typeof value === "string" ? value : JSON.stringify(value);
+  const add = (key: string, label: string, run: RunInfo) => {
     let group = groups.get(key);
     if (!group) {
-      group = { key, label: missing ? "(none)" : formatValue(by, value), runs: [] };
+      group = { key, label, runs: [] };
       groups.set(key, group);
     }
     group.runs.push(run);
+  };
+  for (const run of runs) {
+    if (by === "tags") {
+      const tags = [...new Set(run.tags)];
+      if (tags.length === 0) add(NONE_KEY, "(none)", run);
+      for (const tag of tags) add(tag, tag, run);
+      continue;
+    }
+    const value = columnValue(run, by);
+    const missing = value === undefined || value === null || value === "";
+    if (missing) add(NONE_KEY, "(none)", run);
+    else add(typeof value === "string" ? value : JSON.stringify(value), formatValue(by, value), run);
   }
   return [...groups.values()];
 }
 
-/** The columns one can group by: group, job type and the config keys. */
+/** The columns one can group by: group, job type, tags (a group per tag) and the config keys. */
 export function groupableColumns(keys: ColumnKeys): string[] {
-  return ["group", "job_type", ...keys.config.map((k) => `config.${k}`)];
+  return ["group", "job_type", "tags", ...keys.config.map((k) => `config.${k}`)];
 }

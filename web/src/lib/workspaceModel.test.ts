@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import type { RunInfo } from "../api/schema";
 import { metricKeys, panelMatches, sectionKeys, sectionOf } from "./panelKeys";
 import {
-  columnValue, compareValues, defaultColumns, discoverColumns, filterRuns, flatten, groupRuns, nextSort, parseSort,
-  sortRuns,
+  columnValue, compareValues, defaultColumns, discoverColumns, filterRuns, flatten, groupableColumns, groupRuns,
+  nextSort, parseSort, sortRuns,
 } from "./runColumns";
 
 function run(id: string, extra: Partial<RunInfo> = {}): RunInfo {
@@ -33,8 +33,10 @@ describe("column discovery", () => {
     expect(keys.config).toEqual(["lr", "bs", "opt.name"]);
     expect(keys.summary).toEqual(["train/loss", "note", "val/acc"]);
     expect(defaultColumns(keys, 1, 1)).toEqual([
-      "name", "state", "created", "runtime", "tags", "group", "job_type", "config.lr", "summary.train/loss",
+      "name", "state", "created", "runtime", "tags", "group", "job_type", "notes", "config.lr", "summary.train/loss",
     ]);
+    expect(columnValue(run("n", { notes: "a\nb" }), "notes")).toBe("a\nb");
+    expect(columnValue(run("n", { notes: "" }), "notes")).toBeUndefined();
     expect(columnValue(runs[0]!, "config.opt.name")).toBe("adam");
     expect(columnValue(runs[3]!, "config.lr")).toBeUndefined();
   });
@@ -76,6 +78,20 @@ describe("filtering and grouping", () => {
     const groups = groupRuns(runs, "group");
     expect(groups.map((g) => [g.label, g.runs.length])).toEqual([["g1", 2], ["g2", 1], ["(none)", 1]]);
     expect(groupRuns(runs, "config.lr").map((g) => g.label)).toEqual(["0.1", "0.01", "1", "(none)"]);
+  });
+
+  it("groups by tag: a group per tag, a run in each of its tags' groups", () => {
+    const tagged = [run("a", { tags: ["x", "y"] }), run("b", { tags: [] }), run("c", { tags: ["y", "y"] }),
+                    run("d", { tags: ["(none)"] })];
+    const groups = groupRuns(tagged, "tags");
+    expect(groups.map((g) => [g.label, g.runs.map((r) => r.run_id)])).toEqual([
+      ["x", ["a"]], ["y", ["a", "c"]], ["(none)", ["b"]], ["(none)", ["d"]],
+    ]);
+    // The same run object in two groups; keys stay distinct (a tag named "(none)" too).
+    expect(groups[0]!.runs[0]).toBe(groups[1]!.runs[0]);
+    expect(new Set(groups.map((g) => g.key)).size).toBe(groups.length);
+    expect(groupableColumns(discoverColumns(runs))).toEqual(["group", "job_type", "tags", "config.lr", "config.bs",
+                                                            "config.opt.name"]);
   });
 });
 

@@ -31,7 +31,9 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     h("p", { class: "crumbs" }, ctx.link({ page: "home" }, "Projects"), ` / ${entity} /`),
     h("h1", {}, project));
   if (runs.length === 0) {
-    page.append(message("empty", "No runs in this project."));
+    // A project is often opened as its first run starts: show it once it has one.
+    page.append(message("empty", "No runs in this project yet: they appear here as they start."));
+    watchRuns(ctx.api, entity, project, runs, () => ctx.navigate(route, { replace: true }), () => page.isConnected);
     return page;
   }
 
@@ -55,13 +57,13 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     onX: (key) => { state.x = key; saveUrl(); },
   });
   const table = runsTable({
-    state: { q: state.q, sort: state.sort, group: state.group },
+    state: { q: state.q, sort: state.sort, group: state.group, filters: state.filters, cols: state.cols,
+             hide: state.hide, sel: state.sel },
     colorOf,
     nameCell: (run) => runName(ctx, run),
     onStateChange: (s: TableState) => { Object.assign(state, s); saveUrl(); panels.setGroup(state.group); },
     onVisibleChange: () => {
       panels.setRuns(table.visibleRuns());
-      panels.refresh();
     },
     onCompare: (ids) => ctx.navigate({ page: "compare", entity, project, runs: ids }),
   });
@@ -72,11 +74,11 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
 
   page.append(h("h2", {}, "Runs"), table.element, h("h2", {}, "Charts"), panels.element);
 
-  // Live: rows and the panels of the metrics that changed runs log, without a reload.
+  // Live: rows, and the new steps of the metrics that changed runs log, without a reload.
   // It stops once the page has left the document (or never made it there: a newer render won).
   let attached = false;
   let ticks = 0;
-  watchRuns(ctx.api, entity, project, runs, (next, changed, removed) => {
+  watchRuns(ctx.api, entity, project, runs, (next, changed) => {
     runs = next;
     next.forEach(colorOf);
     table.setRuns(next);
@@ -85,8 +87,7 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     const changedRuns = next.filter((r) => changed.has(r.run_id));
     void keysOf(ctx, entity, project, next).then((keys) => {
       panels.setKeys(keys);
-      if (removed) panels.refresh();
-      else if (changedRuns.some((r) => visible.includes(r))) panels.refresh(metricKeys(changedRuns));
+      panels.follow(changedRuns, metricKeys(changedRuns));
     });
   }, () => {
     attached ||= page.isConnected;

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from sqlalchemy import Row
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.routing import Route
 
-from tracklet.protocol import RecordAck, RecordBatch, RunHandshake, RunHandshakeReply, RunInfo, RunUpdate
-from tracklet.server.http import JSON, body, caller, entity_id_for, query_int, store
+from tracklet.protocol import MetricDefinition, RecordAck, RecordBatch, RunHandshake, RunHandshakeReply, RunInfo, RunUpdate
+from tracklet.server.http import JSON, body, caller, entity_id_for, query_float, query_int, store
 from tracklet.server.store import filters, runs
 from tracklet.server.store.accounts import User
 from tracklet.server.store.runs import RunRef
@@ -22,6 +23,7 @@ def run_info(ref: RunRef, row: Row[Any]) -> RunInfo:
         notes=row.notes, tags=list(row.tags), group=row.group, job_type=row.job_type, host=row.host,
         config=row.config, summary=row.summary, metadata=row.meta, branch=row.branch, exit_code=row.exit_code,
         created_at=row.created_at, updated_at=row.updated_at, heartbeat_at=row.heartbeat_at, last_seq=row.last_seq,
+        metrics=msgspec.convert(row.metrics or [], list[MetricDefinition]),
     )
 
 
@@ -60,21 +62,25 @@ async def upload_records(request: Request) -> JSON:
 
 
 async def list_runs(request: Request) -> JSON:
-    """Query: ``filters`` (a JSON filter document, see ``store.filters``), ``order``, ``limit``, ``offset``."""
+    """Query: ``filters`` (a JSON filter document, see ``store.filters``), ``order``, ``limit``, ``offset``,
+    ``updated_after`` (a server time: only runs changed since, and running ones). The ``X-Total-Count``
+    header holds how many runs the project has (so a client following changes notices deletions)."""
     user = await caller(request)
+    updated_after = query_float(request, "updated_after")
     condition = filters.parse_filter(request.query_params.get("filters"))
     order = filters.parse_order(request.query_params.get("order"))
     limit = query_int(request, "limit", 1000, minimum=1, maximum=10_000)
     offset = query_int(request, "offset", 0, minimum=0)
     assert limit is not None and offset is not None
 
-    def work() -> list[RunInfo]:
+    def work() -> tuple[list[RunInfo], int]:
         with store(request).read() as conn:
             ref = _path_ref(request, conn, user)
-            found = filters.select(runs.list_runs(conn, ref), condition, order)
-            return [run_info(ref, row) for row in found[offset:offset + limit]]
+            found = filters.select(runs.list_runs(conn, ref, updated_after), condition, order)
+            return [run_info(ref, row) for row in found[offset:offset + limit]], runs.count_runs(conn, ref)
 
-    return JSON(await run_in_threadpool(work))
+    listed, total = await run_in_threadpool(work)
+    return JSON(listed, headers={"X-Total-Count": str(total)})
 
 
 async def get_run(request: Request) -> JSON:

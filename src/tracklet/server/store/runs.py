@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack
-from sqlalchemy import Column, Connection, Row, delete, func, insert, select, update
+from sqlalchemy import Column, Connection, Row, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tracklet.protocol import RecordBatch, RunHandshake, RunUpdate, json_safe
@@ -134,7 +134,7 @@ def open_run(conn: Connection, ref: RunRef, request: RunHandshake) -> dict[str, 
         visible = {s: -1 for s in existing.visible_until} | {str(segment): None}
         conn.execute(update(runs).where(runs.c.pk == existing.pk).values(
             segment=segment, visible_until=visible, state="running", exit_code=None, config={}, summary={},
-            replay_state=None, heartbeat_at=time.time(), updated_at=time.time(), branch=None))
+            replay_state=None, metrics=None, heartbeat_at=time.time(), updated_at=time.time(), branch=None))
         return _reply(_reload(conn, existing.pk), resumed=False)
     pk = _insert_run(conn, ref, request.run_id)
     return _reply(_reload(conn, pk), resumed=False)
@@ -322,6 +322,7 @@ def append_records(conn: Connection, ref: RunRef, run_id: str, batch: RecordBatc
         name=state.name, notes=state.notes, tags=list(state.tags), group=state.group or "",
         job_type=state.job_type or "", config=json_safe(state.config), summary=json_safe(state.summary),
         meta=json_safe(state.metadata), host=state.metadata.get("host"), state=run_state, exit_code=exit_code,
+        metrics=json_safe(list(state.rules.definitions.values())) or None,
     ))
     return last + len(new)
 
@@ -363,11 +364,27 @@ def _leaves(data: dict[str, Any], prefix: tuple[str, ...]) -> Iterator[tuple[str
 # -- reading and editing ------------------------------------------------------------------
 
 
-def list_runs(conn: Connection, ref: RunRef) -> list[Row[Any]]:
+# What a listing shows of a run: everything but the replay state (large, and only ingest needs it).
+_LISTED = [c for c in runs.c if c.name != "replay_state"]
+
+
+def list_runs(conn: Connection, ref: RunRef, updated_after: float | None = None) -> list[Row[Any]]:
+    """The project's runs, oldest first; with ``updated_after``, only those changed since then and
+    those still running (whose state may turn to crashed without a write)."""
     pid = project_id(conn, ref.entity_id, ref.project, create=False)
     if pid is None:
         return []
-    return list(conn.execute(select(runs).where(runs.c.project_id == pid).order_by(runs.c.created_at)).all())
+    query = select(*_LISTED).where(runs.c.project_id == pid)
+    if updated_after is not None:
+        query = query.where(or_(runs.c.updated_at > updated_after, runs.c.state == "running"))
+    return list(conn.execute(query.order_by(runs.c.created_at)).all())
+
+
+def count_runs(conn: Connection, ref: RunRef) -> int:
+    pid = project_id(conn, ref.entity_id, ref.project, create=False)
+    if pid is None:
+        return 0
+    return int(conn.execute(select(func.count()).select_from(runs).where(runs.c.project_id == pid)).scalar_one())
 
 
 def update_run(conn: Connection, ref: RunRef, run_id: str, change: RunUpdate) -> Row[Any]:

@@ -123,9 +123,11 @@ runs = Table(
     # per segment, the last step still visible (later history was rewound): {"0": 41, ...}
     Column("visible_until", JSON, nullable=False),
     Column("replay_state", LargeBinary),  # the RunState needed to apply the next records
+    Column("metrics", JSON),  # define_metric() definitions, in the order defined; NULL: none
     UniqueConstraint("project_id", "run_id"),
 )
 Index("runs_by_project_updated", runs.c.project_id, runs.c.updated_at)
+Index("runs_by_project_state", runs.c.project_id, runs.c.state)  # running runs, for live listings
 
 # History is columnar: one row per block of up to BLOCK_SIZE numeric points of one key.
 # `_timestamp` and `_runtime` are series like any other (x = wall time / relative time).
