@@ -1,4 +1,4 @@
-// A fixed palette, so that a run keeps its colour between charts and reloads (pure).
+// A fixed palette, and the colour of each run in it (pure; tested).
 
 export const PALETTE = [
   "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -13,4 +13,24 @@ export function colorAt(i: number): string {
 export function withAlpha(hex: string, alpha: number): string {
   const a = Math.round(Math.max(0, Math.min(1, alpha)) * 255);
   return hex + a.toString(16).padStart(2, "0");
+}
+
+/**
+ * Run colours by creation order: the project's oldest run takes the first colour, and a run that
+ * starts later the next one, so a run has the same colour in table and charts, while runs arrive,
+ * and after a reload (as long as no older run is deleted).
+ */
+export class RunColors {
+  private readonly byId = new Map<string, string>();
+
+  /** Gives colours to the runs that have none yet, oldest first. */
+  assign(runs: readonly { run_id: string; created_at: number }[]): void {
+    const fresh = runs.filter((r) => !this.byId.has(r.run_id)).sort((a, b) => a.created_at - b.created_at);
+    for (const run of fresh) this.byId.set(run.run_id, colorAt(this.byId.size));
+  }
+
+  of(run: { run_id: string; created_at: number }): string {
+    if (!this.byId.has(run.run_id)) this.assign([run]);
+    return this.byId.get(run.run_id)!;
+  }
 }

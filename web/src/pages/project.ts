@@ -3,7 +3,7 @@
 
 import type { RunInfo } from "../api/schema";
 import { watchRuns } from "../api/workspace";
-import { colorAt } from "../charts/colors";
+import { RunColors } from "../charts/colors";
 import type { PageContext } from "../components/context";
 import { h, message } from "../components/dom";
 import { panelsView } from "../components/panels";
@@ -37,13 +37,9 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     return page;
   }
 
-  // A run keeps its colour while the page is open: by its position when first seen.
-  const colors = new Map<string, string>();
-  const colorOf = (run: RunInfo) => {
-    if (!colors.has(run.run_id)) colors.set(run.run_id, colorAt(colors.size));
-    return colors.get(run.run_id)!;
-  };
-  runs.forEach(colorOf);
+  const colors = new RunColors();
+  colors.assign(runs);
+  const colorOf = (run: RunInfo) => colors.of(run);
 
   const saveUrl = () => {
     const url = formatRoute({ page: "project", entity, project, ...state });
@@ -80,7 +76,7 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   let ticks = 0;
   watchRuns(ctx.api, entity, project, runs, (next, changed) => {
     runs = next;
-    next.forEach(colorOf);
+    colors.assign(next);
     table.setRuns(next);
     const visible = table.visibleRuns();
     panels.setRuns(visible);
