@@ -101,10 +101,14 @@ def test_run_page_of_a_finished_run(server, run_script, workdir, page) -> None: 
 
     expect(page.get_by_test_id("summary").locator('tr[data-path="acc"]')).to_contain_text("0.875")
 
-    charts = page.get_by_test_id("run-charts")
-    expect(charts.get_by_test_id("run-chart")).to_have_count(2)
+    charts = page.get_by_test_id("section-charts")
+    expect(charts.get_by_test_id("panel")).to_have_count(2)
     for key in ("acc", "loss"):
-        expect(charts.locator(f'[data-key="{key}"] canvas')).to_have_count(1)
+        panel = charts.locator(f'[data-testid=panel][data-key="{key}"]')
+        panel.scroll_into_view_if_needed()  # panels load as they come into view
+        expect(panel).to_have_attribute("data-state", "ready")
+        expect(panel).to_have_attribute("data-run-count", "1")
+        expect(panel.locator("canvas")).to_have_count(1)
     expect(page.get_by_test_id("system-charts").locator("canvas").first).to_be_visible()
 
     console = page.get_by_test_id("console")
@@ -172,6 +176,13 @@ def _watch_live_run(server, page, proc: subprocess.Popen[str]) -> None:  # type:
     proc.stdin.write("and another line\n")
     proc.stdin.flush()
     expect(console).to_contain_text("echo and another line")
+
+    # Its chart grows as it logs, without a reload.
+    panel = page.get_by_test_id("section-charts").locator('[data-testid=panel][data-key="x"]')
+    panel.scroll_into_view_if_needed()
+    expect(panel).to_have_attribute("data-state", "ready")
+    drawn = panel.get_attribute("data-points")
+    expect(panel).not_to_have_attribute("data-points", drawn or "", timeout=15_000)
 
     proc.stdin.close()
     assert proc.wait(timeout=60) == 0

@@ -3,20 +3,21 @@
 
 import { RunApi, type SystemMetrics } from "../api/run";
 import type { RunInfo } from "../api/schema";
+import { colorAt } from "../charts/colors";
 import { lineChart } from "../charts/lineChart";
-import { alignM4 } from "../charts/m4";
 import { systemSeries } from "../charts/system";
 import { consoleView } from "../components/consoleView";
 import type { PageContext } from "../components/context";
 import { h, message } from "../components/dom";
 import { filesList } from "../components/filesList";
 import { notesEditor } from "../components/notesEditor";
+import { panelsView } from "../components/panels";
 import { tagsEditor } from "../components/tagsEditor";
 import { keyValueTree } from "../components/tree";
 import { formatDate, formatDuration } from "../lib/format";
+import { metricKeys } from "../lib/panelKeys";
 
 const STATE_POLL_MS = 2000;
-const MAX_CHARTS = 60;
 
 function runtime(run: RunInfo): number {
   const fromSummary = run.summary["_runtime"];
@@ -51,17 +52,22 @@ export async function runPage(ctx: PageContext, entity: string, project: string,
   page.append(section("Summary", keyValueTree("summary", run.summary,
     { searchable: true, hidePrivate: true, empty: "No summary yet." })));
 
-  const metricKeys = keys.keys.filter((k) => !k.startsWith("_")).sort();
-  const charts = h("div", { class: "charts", "data-testid": "run-charts" });
-  page.append(section("Charts", charts));
+  // The workspace's panels for this one run: sections, search, smoothing, zoom, x axis, lazy loading,
+  // and only the new steps while it runs.
+  const charts = panelsView({
+    api: ctx.api, entity, project, search: "", smoothing: 0, x: "", colorOf: () => colorAt(0),
+    onSearch: () => {}, onSmoothing: () => {}, onX: () => {},
+  });
+  charts.setRuns([run]);
+  charts.setKeys(metricKeys([run], [keys.keys]));
+  page.append(section("Charts", charts.element));
   const systemBox = h("div", { class: "charts", "data-testid": "system-charts" });
   page.append(section("System metrics", systemBox));
   const output = consoleView(runApi);
   page.append(section("Console output", output.element));
   page.append(section("Files", filesList(runApi, files)));
 
-  const [, system] = await Promise.all([
-    drawMetricCharts(runApi, charts, metricKeys),
+  const [system] = await Promise.all([
     runApi.system(),
     output.start(() => current.state === "running"),
   ]);
@@ -74,7 +80,13 @@ export async function runPage(ctx: PageContext, entity: string, project: string,
       if (page.isConnected) seen = true;
       else if (seen) return;
       try {
+        const previous = current;
         current = await runApi.info();
+        if (current.last_seq !== previous.last_seq) {
+          charts.setRuns([current]);
+          charts.setKeys(metricKeys([current], [keys.keys]));
+          charts.follow([current], metricKeys([current]));
+        }
         stateEl.className = `state ${current.state}`;
         stateEl.textContent = current.state;
         durationEl.textContent = formatDuration(runtime(current));
@@ -137,24 +149,6 @@ function overview(
   return h("table", { class: "overview", "data-testid": "overview" }, h("tbody", {},
     rows.map(([label, testid, value]) => h("tr", { "data-testid": `overview-${testid}` }, h("th", {}, label),
       h("td", {}, value)))));
-}
-
-async function drawMetricCharts(runApi: RunApi, box: HTMLElement, keys: string[]): Promise<void> {
-  if (keys.length === 0) {
-    box.append(message("empty", "This run has logged no metrics yet."));
-    return;
-  }
-  const shown = keys.slice(0, MAX_CHARTS);
-  const width = chartWidth(2);
-  const answers = await Promise.all(shown.map((key) => runApi.series(key, width)));
-  answers.forEach((series, i) => {
-    const key = shown[i]!;
-    const plot = h("div", { class: "chart", "data-testid": "run-chart", "data-key": key });
-    box.append(plot);
-    lineChart(plot, alignM4([{ runId: runApi.runId, columns: series }]),
-      { title: key, width, height: 240, labels: [key] });
-  });
-  if (keys.length > shown.length) box.append(message("empty", `${keys.length - shown.length} more metrics not shown.`));
 }
 
 function drawSystemCharts(box: HTMLElement, system: SystemMetrics): void {
