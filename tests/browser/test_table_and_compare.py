@@ -8,6 +8,8 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from urllib.parse import parse_qs, urlparse
+
 from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot
@@ -58,6 +60,8 @@ def _row_ids(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_thousands_of_runs_render_a_window_and_scroll(server, page) -> None:  # type: ignore[no-untyped-def]
     entity = create_runs(server.url, server.admin_key, "big", RUNS)
+    series: list[str] = []
+    page.on("request", lambda r: series.append(r.url) if "/series?" in r.url else None)
     _sign_in(page, server, f"/{entity}/big")
     runs = page.get_by_test_id("runs")
     expect(page.get_by_test_id("runs-shown")).to_have_text(f"{RUNS} of {RUNS} runs", timeout=30_000)
@@ -67,6 +71,17 @@ def test_thousands_of_runs_render_a_window_and_scroll(server, page) -> None:  # 
     # Only a window of rows is in the document.
     rendered = rows.count()
     assert 10 <= rendered <= 100, rendered
+
+    # The charts draw the first 100 runs the table shows, and say so.
+    expect(page.get_by_test_id("runs-capped")).to_have_text(
+        f"Charts draw the first 100 of the {RUNS} runs shown, in table order.")
+    panel = page.locator("[data-testid=panel][data-key='loss']")
+    panel.scroll_into_view_if_needed()
+    expect(panel).to_have_attribute("data-state", "ready")
+    asked = [parse_qs(urlparse(u).query)["runs"][0].split(",") for u in series if "key=loss" in u]
+    assert asked and all(len(a) == 100 for a in asked)
+    assert asked[0][:3] == _row_ids(page)[:3]  # in table order
+    page.get_by_test_id("runs-scroll").scroll_into_view_if_needed()
 
     # Sorting by a config column sorts all the runs, not just the window.
     header = runs.get_by_test_id("col-config.lr")

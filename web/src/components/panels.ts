@@ -85,6 +85,10 @@ interface Panel {
  * panel's first fetch is large (all runs), so only panels just below the fold should load early. */
 const LAZY_MARGIN = "100px 0px";
 
+/** The most runs a panel draws (the first ones the table shows): more would not be told apart, and
+ * each panel's request names them all. */
+export const MAX_DRAWN_RUNS = 100;
+
 /** Frames to wait for the panels to be put in the document before giving up on observing them. */
 const MAX_ATTACH_WAITS = 600;
 
@@ -162,12 +166,13 @@ export function panelsView(options: PanelsOptions): Panels {
     }
   });
   const body = h("div", { class: "sections" });
+  const capNote = h("p", { class: "note", "data-testid": "runs-capped", hidden: true });
   const element = h("section", { class: "panels", "data-testid": "panels" },
     h("div", { class: "toolbar" }, searchBox,
       h("label", {}, "Smoothing ", smoothInput, " ", smoothValue),
       h("label", {}, logInput, " Log scale"),
       h("label", {}, "X axis ", xSelect)),
-    body);
+    capNote, body);
 
   function applySearch(): void {
     for (const section of body.querySelectorAll<HTMLElement>("[data-testid=panel-section]")) {
@@ -419,7 +424,10 @@ export function panelsView(options: PanelsOptions): Panels {
       // observer fetches each as it comes near the viewport.
       if (!observer) for (const key of fresh) void load(panels.get(key)!);
     },
-    setRuns(next: RunInfo[]): void {
+    setRuns(shown: RunInfo[]): void {
+      const next = shown.slice(0, MAX_DRAWN_RUNS);
+      capNote.hidden = shown.length <= MAX_DRAWN_RUNS;
+      capNote.textContent = `Charts draw the first ${MAX_DRAWN_RUNS} of the ${shown.length} runs shown, in table order.`;
       const same = next.length === runs.length && next.every((r, i) => r.run_id === runs[i]!.run_id);
       runs = next;
       if (same) return;
