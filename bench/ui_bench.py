@@ -1,33 +1,39 @@
 """UI benchmark: a real `tracklet server` filled through the HTTP API, measured in Chromium.
 
 1. Workspace: RUNS runs × METRICS metrics × STEPS steps (default 100 × 20 × 100,000; `--quick`:
-   100 × 20 × 2,000), uploaded as record batches like server_bench.py (no SDK). Then the time from
-   navigating to the project page until every chart panel in the viewport has data-state="ready",
-   and the bytes transferred on the way (Performance API transferSize, navigation and resources).
+   100 × 20 × 2,000), uploaded as record batches like server_bench.py (no SDK), from `--workers`
+   client processes. Then the time from navigating to the project page until every chart panel in
+   the viewport has data-state="ready", the bytes transferred on the way (Performance API
+   transferSize, navigation and resources), and each series request's timing.
 2. A project of TABLE_RUNS runs (default 10,000) with a little config and summary, created through
    the API (a handshake and one record batch each, 8 at a time) → time from navigating to the
    first runs-table row drawn.
 
+The loaded store (with its client settings) is kept in bench/results/.cache/, one folder per size
+and kind of values, and reused by later runs: loading the full size takes ~6 minutes on 2 cores.
+`--rebuild` loads it again, `--no-cache` uses a temporary store.
+
 Targets: workspace charts < 2 s, runs table < 1 s. Needs the built UI (web/: npm run build) and
-Chromium (/usr/bin/chromium). Usage: .venv/bin/python bench/ui_bench.py [--quick] [--steps N] ...
+Chromium (/usr/bin/chromium). Usage: .venv/bin/python bench/ui_bench.py [--quick] [--values curves] ...
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from server_bench import TrackletServer, tracklet_load  # noqa: E402
+from server_bench import BATCH_RECORDS, BOUND_TIMEOUT, TrackletServer, metric_rows  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -42,13 +48,94 @@ PANELS_READY = """() => {
     const r = p.getBoundingClientRect();
     return r.width > 0 && r.bottom > 0 && r.top < innerHeight;
   });
-  return inView.length > 0 && inView.every((p) => p.dataset.state === 'ready');
+  const ready = inView.length > 0 && inView.every((p) => p.dataset.state === 'ready');
+  if (ready && window.__benchReadyAt === undefined) window.__benchReadyAt = performance.now();
+  return ready;
 }"""
 BYTES = """() => {
   const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
   return { transfer: entries.reduce((s, e) => s + (e.transferSize || 0), 0),
            body: entries.reduce((s, e) => s + (e.encodedBodySize || 0), 0), requests: entries.length };
 }"""
+
+
+CACHE_DIR = Path(__file__).resolve().parent / "results" / ".cache"  # bench/results/ is git-ignored
+CACHE_FORMAT = 1  # bump when what is loaded changes (record shapes, keys, values)
+DONE = "complete.json"  # written last: a cache folder without it is an interrupted load
+
+
+def curves(rows: Any, run: int, keys: tuple[str, ...]) -> Any:
+    """Loss-like values: a decaying curve per (run, metric) plus ±1% noise. The noise keeps the low
+    mantissa bytes random (as incompressible as uniform values), while a chart's band (min..max of
+    a bucket) stays narrow, as in real training curves."""
+    scale = {k: 1.0 + 0.05 * i for i, k in enumerate(keys)}
+    tau = 20_000.0 + 500.0 * run
+    for step, ts, data in rows:
+        decay = math.exp(-step / tau)
+        yield step, ts, {k: scale[k] * decay + 0.1 + 0.02 * (v - 0.5) for k, v in data.items()}
+
+
+def _load_runs(url: str, api_key: str, project: str, indexes: list[int], steps: int, keys: tuple[str, ...],
+               t0: float, values: str = "random") -> tuple[str, int]:
+    """One worker process: the handshake, then a START record and `steps` history records for each
+    run in `indexes`, in batches of BATCH_RECORDS (what server_bench.tracklet_load sends)."""
+    from tracklet.api.transport import Transport
+    from tracklet.protocol import RecordBatch, RunHandshake
+    from tracklet.runlog.records import RecordType, encode, encode_history
+
+    entity, requests = "", 0
+    with Transport(url, api_key, timeout=BOUND_TIMEOUT) as api:
+        for r in indexes:
+            run_id = f"{project}-{r:05d}"
+            entity = api.call("POST", "/runs", RunHandshake(project=project, run_id=run_id))["entity"]
+            start_body = {
+                "run_id": run_id, "project": project, "entity": entity, "mode": "online", "name": run_id,
+                "notes": None, "tags": [], "group": "", "job_type": "", "start_time": t0, "starting_step": 0,
+                "runtime_offset": 0.0, "resumed": False, "resume": None, "branch": None, "restore": None,
+            }  # fmt: skip
+            path = f"/runs/{entity}/{project}/{run_id}/records"
+            records, seq = [encode(RecordType.START, start_body)], 1
+            rows = metric_rows(steps, keys, seed=r, t0=t0)
+            if values == "curves":
+                rows = curves(rows, r, keys)
+            while True:  # bounded: each pass sends up to BATCH_RECORDS of the `steps` records
+                for step, ts, data in rows:
+                    records.append(encode_history(step, ts, True, data))
+                    if len(records) >= BATCH_RECORDS:
+                        break
+                if not records:
+                    break
+                ack = api.send_records(path, RecordBatch(first_seq=seq, records=records))
+                requests += 1
+                seq += len(records)
+                if ack["last_seq"] != seq - 1:
+                    raise RuntimeError(f"{run_id}: acknowledged {ack['last_seq']}, sent up to {seq - 1}")
+                records = []
+    return entity, requests
+
+
+def load_workspace(server: TrackletServer, project: str, runs: int, steps: int, keys: tuple[str, ...],
+                   workers: int, values: str = "random") -> dict[str, Any]:
+    """The workspace's runs through the HTTP API from `workers` client processes (runs dealt round-robin):
+    encoding records in Python is about as costly as storing them, so one client leaves a core idle."""
+    t0 = time.time()
+    started = time.perf_counter()
+    shares = [list(range(w, runs, workers)) for w in range(workers)]
+    with ProcessPoolExecutor(workers) as pool:
+        done = list(pool.map(_load_runs, *zip(*[(server.url, server.api_key, project, share, steps, keys, t0, values)
+                                                 for share in shares if share])))
+    wall = time.perf_counter() - started
+    points = runs * steps * len(keys)
+    return {"wall_s": wall, "points": points, "points_per_s": points / wall, "requests": sum(n for _, n in done),
+            "workers": workers, "entity": done[0][0]}
+
+
+# The series requests (one per chart panel): when each was sent and answered (ms since navigation), the
+# server's share (request sent → first byte), and its sizes on the wire and decoded.
+SERIES = """() => performance.getEntriesByType('resource').filter((e) => e.name.includes('/series?')).map((e) => ({
+  start: e.startTime, first_byte: e.responseStart, end: e.responseEnd, server_ms: e.responseStart - e.requestStart,
+  transfer: e.transferSize, body: e.encodedBodySize, decoded: e.decodedBodySize,
+  server_timing: Object.fromEntries((e.serverTiming || []).map((t) => [t.name, t.duration])) }))"""
 
 
 def create_table_runs(server: TrackletServer, project: str, count: int) -> str:
@@ -97,12 +184,14 @@ def measure(server: TrackletServer, path: str, ready_js: str, repeat: int) -> li
                 page.wait_for_function(ready_js, timeout=TIMEOUT_MS, polling="raf")
                 elapsed = time.perf_counter() - started
                 sizes = page.evaluate(BYTES)
+                series = page.evaluate(SERIES)
+                ready_ms = page.evaluate("() => window.__benchReadyAt ?? null")
                 panels = page.evaluate("() => document.querySelectorAll('[data-testid=panel]').length")
                 rows = page.evaluate("() => document.querySelectorAll('tr[data-testid=run-row]').length")
                 drawn = page.evaluate("() => document.querySelectorAll('[data-testid=panel][data-state=ready]').length")
                 out.append({"seconds": elapsed, "bytes": sizes["transfer"], "body_bytes": sizes["body"],
                             "requests": sizes["requests"], "panels": panels, "panels_drawn": drawn,
-                            "rows_in_dom": rows})
+                            "rows_in_dom": rows, "ready_ms": ready_ms, "series": series})
                 context.close()
         finally:
             browser.close()
@@ -118,48 +207,83 @@ def main() -> int:
     parser.add_argument("--table-runs", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="page loads per measurement (fresh contexts)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--values", choices=("random", "curves"), default="random",
+                        help="random: uniform random doubles (the default; every chart is full-height noise, the "
+                             "worst case to draw); curves: decaying loss-like curves with 1%% noise")
+    parser.add_argument("--workers", type=int, default=2, help="client processes uploading the workspace")
+    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR,
+                        help="where loaded stores are kept, one folder per size (default bench/results/.cache)")
+    parser.add_argument("--rebuild", action="store_true", help="load the data again even if a cached store exists")
+    parser.add_argument("--no-cache", action="store_true", help="a temporary store, loaded and deleted")
     args = parser.parse_args()
     steps = args.steps if args.steps is not None else (2_000 if args.quick else 100_000)
     full = (args.runs, args.metrics, steps, args.table_runs) == (100, 20, 100_000, 10_000)
 
-    tmp = Path(tempfile.mkdtemp(prefix="tracklet-ui-bench-"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    server = TrackletServer(tmp, env)
     results: dict[str, Any] = {"size": "full" if full else "REDUCED", "runs": args.runs, "metrics": args.metrics,
-                               "steps": steps, "table_runs": args.table_runs}
+                               "steps": steps, "table_runs": args.table_runs, "values": args.values}
+    if args.no_cache:
+        folder, cached = Path(tempfile.mkdtemp(prefix="tracklet-ui-bench-")), False
+    else:
+        name = f"ui-v{CACHE_FORMAT}-{args.runs}x{args.metrics}x{steps}-table{args.table_runs}"
+        folder = args.cache_dir.resolve() / (name if args.values == "random" else f"{name}-{args.values}")
+        cached = (folder / DONE).is_file() and not args.rebuild
+        if not cached:  # nothing there, an interrupted load, or --rebuild
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+    server = TrackletServer(folder, env)
     try:
         server.start()
-        keys = tuple(f"{['train', 'val', 'sys', 'eval'][k % 4]}/m{k:02d}" for k in range(args.metrics))
-        print(f"loading {args.runs} runs × {args.metrics} metrics × {steps:,} steps "
-              f"({args.runs * args.metrics * steps:,} points) …", file=sys.stderr)
-        load = tracklet_load(server, "ws", args.runs, steps, keys, progress="workspace")
-        results["workspace_load"] = {k: load[k] for k in ("wall_s", "points", "points_per_s", "requests")}
-        print(f"  loaded in {load['wall_s']:.1f} s ({load['points_per_s']:,.0f} points/s)", file=sys.stderr)
-        entity = load["entity"]
-
-        started = time.perf_counter()
-        create_table_runs(server, "table", args.table_runs)
-        results["table_load_s"] = time.perf_counter() - started
-        print(f"  {args.table_runs:,} table runs created in {results['table_load_s']:.1f} s", file=sys.stderr)
+        if cached:
+            built = json.loads((folder / DONE).read_text())
+            print(f"reusing the data loaded on {built['date']} in {folder} (--rebuild loads it again)", file=sys.stderr)
+        else:
+            built = {"date": time.strftime("%Y-%m-%d %H:%M:%S")}
+            keys = tuple(f"{['train', 'val', 'sys', 'eval'][k % 4]}/m{k:02d}" for k in range(args.metrics))
+            print(f"loading {args.runs} runs × {args.metrics} metrics × {steps:,} steps "
+                  f"({args.runs * args.metrics * steps:,} points) from {args.workers} client processes …", file=sys.stderr)
+            load = load_workspace(server, "ws", args.runs, steps, keys, args.workers, args.values)
+            built["workspace_load"] = {k: load[k] for k in ("wall_s", "points", "points_per_s", "requests", "workers")}
+            built["entity"] = load["entity"]
+            print(f"  loaded in {load['wall_s']:.1f} s ({load['points_per_s']:,.0f} points/s)", file=sys.stderr)
+            started = time.perf_counter()
+            create_table_runs(server, "table", args.table_runs)
+            built["table_load_s"] = time.perf_counter() - started
+            print(f"  {args.table_runs:,} table runs created in {built['table_load_s']:.1f} s", file=sys.stderr)
+            if not args.no_cache:
+                (folder / DONE).write_text(json.dumps(built, indent=2))
+        results.update({k: v for k, v in built.items() if k != "entity"}, cached=cached)
+        entity = built["entity"]
 
         results["workspace"] = measure(server, f"/{entity}/ws", PANELS_READY, args.repeat)
         results["table"] = measure(server, f"/{entity}/table",
                                    "() => !!document.querySelector('tr[data-testid=run-row]')", args.repeat)
     finally:
         server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.no_cache:
+            shutil.rmtree(folder, ignore_errors=True)
 
     ws = results["workspace"]
     tb = results["table"]
     best = lambda xs: min(x["seconds"] for x in xs)  # noqa: E731
     med = lambda xs: sorted(x["seconds"] for x in xs)[len(xs) // 2]  # noqa: E731
-    print(f"\nUI bench ({results['size']} size: {args.runs} runs × {args.metrics} metrics × {steps:,} steps; "
+    print(f"\nUI bench ({results['size']} size: {args.runs} runs × {args.metrics} metrics × {steps:,} steps, "
+          f"{args.values} values; "
           f"table {args.table_runs:,} runs)")
-    print(f"  data load: workspace {results['workspace_load']['wall_s']:.1f} s "
+    print(f"  data load{' (cached, from ' + results['date'] + ')' if results['cached'] else ''}: "
+          f"workspace {results['workspace_load']['wall_s']:.1f} s "
           f"({results['workspace_load']['points']:,} points), table runs {results['table_load_s']:.1f} s")
-    print(f"  workspace → visible panels ready: median {med(ws):.2f} s, best {best(ws):.2f} s (target < 2 s); "
+    print(f"  workspace → visible panels ready: median {med(ws):.2f} s, best {best(ws):.2f} s, first load "
+          f"{ws[0]['seconds']:.2f} s (target < 2 s); "
           f"{ws[0]['panels_drawn']} of {ws[0]['panels']} panels drawn, {ws[0]['bytes']:,} bytes over {ws[0]['requests']} requests (first load)")
-    print(f"  runs table → first rows drawn: median {med(tb):.2f} s, best {best(tb):.2f} s (target < 1 s); "
+    for i, load in enumerate(ws):
+        print(f"    load {i + 1}: {load['seconds']:.2f} s; series requests (ms since navigation: sent → first byte → "
+              f"end, server share, bytes on the wire / decoded), ready at {load['ready_ms'] or 0:.0f} ms:")
+        for r in load["series"]:
+            print(f"      {r['start']:6.0f} → {r['first_byte']:6.0f} → {r['end']:6.0f}  server {r['server_ms']:5.0f} ms  "
+                  f"{r['transfer']:>10,} / {r['decoded']:>10,} B  {r['server_timing'] or ''}")
+    print(f"  runs table → first rows drawn: median {med(tb):.2f} s, best {best(tb):.2f} s, first load "
+          f"{tb[0]['seconds']:.2f} s (target < 1 s); "
           f"{tb[0]['rows_in_dom']} rows in the DOM, {tb[0]['bytes']:,} bytes")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
@@ -49,6 +51,9 @@ def create_app(store: Store, blobs: Blobs | None = None, *, allow_anonymous: boo
     app = Starlette(
         routes=[Mount(API_PREFIX, routes=api_routes), Mount("", app=ui.WebUI())],
         exception_handlers={ApiError: api_error, HTTPException: http_error},
+        # A panel's series of 100 runs is megabytes of JSON: level 1 keeps ~47% of it at ~10 ms a
+        # megabyte (the default level 9 takes ~1 s). The events stream is never compressed.
+        middleware=[Middleware(GZipMiddleware, minimum_size=1400, compresslevel=1)],
     )
     app.state.store = store
     app.state.blobs = blobs
