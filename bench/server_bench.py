@@ -287,12 +287,43 @@ def metric_rows(steps: int, keys: tuple[str, ...], seed: int, t0: float) -> Iter
         yield step, t0 + step * STEP_SECONDS + rand() * 0.01, {k: rand() for k in keys}
 
 
-def tracklet_load(server: TrackletServer, project: str, runs: int, steps: int, keys: tuple[str, ...],
-                  progress: str = "") -> dict[str, Any]:
-    """Create `runs` runs by the handshake and upload a START record plus `steps` history records each."""
+def upload_run(api: Any, project: str, run_id: str, rows: Iterator[Row],
+               t0: float) -> tuple[str, int, float]:
+    """One run through the HTTP API as the agent sends it: the handshake, then a START record and
+    the history rows in batches of BATCH_RECORDS. Returns (entity, requests, seconds in send_records)."""
     from tracklet.protocol import RecordBatch, RunHandshake
     from tracklet.runlog.records import RecordType, encode, encode_history
 
+    entity = api.call("POST", "/runs", RunHandshake(project=project, run_id=run_id))["entity"]
+    # the shape of start_body in tracklet/sdk/init.py
+    start_body = {
+        "run_id": run_id, "project": project, "entity": entity, "mode": "online", "name": run_id,
+        "notes": None, "tags": [], "group": "", "job_type": "", "start_time": t0, "starting_step": 0,
+        "runtime_offset": 0.0, "resumed": False, "resume": None, "branch": None, "restore": None,
+    }  # fmt: skip
+    path = f"/runs/{entity}/{project}/{run_id}/records"
+    records = [encode(RecordType.START, start_body)]
+    seq, requests, http_s = 1, 0, 0.0
+    while True:  # bounded: each pass sends up to BATCH_RECORDS of the rows
+        for step, ts, data in rows:
+            records.append(encode_history(step, ts, True, data))
+            if len(records) >= BATCH_RECORDS:
+                break
+        if not records:
+            return entity, requests, http_s
+        sent = time.perf_counter()
+        ack = api.send_records(path, RecordBatch(first_seq=seq, records=records))
+        http_s += time.perf_counter() - sent
+        requests += 1
+        seq += len(records)
+        if ack["last_seq"] != seq - 1:
+            raise RuntimeError(f"{run_id}: acknowledged {ack['last_seq']}, sent up to {seq - 1}")
+        records = []
+
+
+def tracklet_load(server: TrackletServer, project: str, runs: int, steps: int, keys: tuple[str, ...],
+                  progress: str = "") -> dict[str, Any]:
+    """Create `runs` runs by the handshake and upload a START record plus `steps` history records each."""
     t0 = time.time()
     http_s = 0.0
     requests = 0
@@ -300,34 +331,10 @@ def tracklet_load(server: TrackletServer, project: str, runs: int, steps: int, k
         cpu0 = server.cpu_seconds()
         started = time.perf_counter()
         for r in range(runs):
-            run_id = f"{project}-{r:05d}"
-            reply = api.call("POST", "/runs", RunHandshake(project=project, run_id=run_id))
-            entity = reply["entity"]
-            # the shape of start_body in tracklet/sdk/init.py
-            start_body = {
-                "run_id": run_id, "project": project, "entity": entity, "mode": "online", "name": run_id,
-                "notes": None, "tags": [], "group": "", "job_type": "", "start_time": t0, "starting_step": 0,
-                "runtime_offset": 0.0, "resumed": False, "resume": None, "branch": None, "restore": None,
-            }  # fmt: skip
-            path = f"/runs/{entity}/{project}/{run_id}/records"
-            records = [encode(RecordType.START, start_body)]
-            seq = 1
-            rows = metric_rows(steps, keys, seed=r, t0=t0)
-            while True:  # bounded: each pass sends up to BATCH_RECORDS of the `steps` records
-                for step, ts, data in rows:
-                    records.append(encode_history(step, ts, True, data))
-                    if len(records) >= BATCH_RECORDS:
-                        break
-                if not records:
-                    break
-                sent = time.perf_counter()
-                ack = api.send_records(path, RecordBatch(first_seq=seq, records=records))
-                http_s += time.perf_counter() - sent
-                requests += 1
-                seq += len(records)
-                if ack["last_seq"] != seq - 1:
-                    raise RuntimeError(f"{run_id}: acknowledged {ack['last_seq']}, sent up to {seq - 1}")
-                records = []
+            entity, sent, seconds = upload_run(api, project, f"{project}-{r:05d}",
+                                               metric_rows(steps, keys, seed=r, t0=t0), t0)
+            requests += sent
+            http_s += seconds
             if progress and (r + 1) % max(1, runs // 5) == 0:
                 print(f"    {progress}: {r + 1}/{runs} runs, {time.perf_counter() - started:.0f} s", file=sys.stderr)
         wall = time.perf_counter() - started

@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from server_bench import BATCH_RECORDS, BOUND_TIMEOUT, TrackletServer, metric_rows  # noqa: E402
+from server_bench import BOUND_TIMEOUT, TrackletServer, metric_rows, upload_run  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -77,40 +77,17 @@ def curves(rows: Any, run: int, keys: tuple[str, ...]) -> Any:
 
 def _load_runs(url: str, api_key: str, project: str, indexes: list[int], steps: int, keys: tuple[str, ...],
                t0: float, values: str = "random") -> tuple[str, int]:
-    """One worker process: the handshake, then a START record and `steps` history records for each
-    run in `indexes`, in batches of BATCH_RECORDS (what server_bench.tracklet_load sends)."""
+    """One worker process: the runs in `indexes`, sent as server_bench.upload_run sends them."""
     from tracklet.api.transport import Transport
-    from tracklet.protocol import RecordBatch, RunHandshake
-    from tracklet.runlog.records import RecordType, encode, encode_history
 
     entity, requests = "", 0
     with Transport(url, api_key, timeout=BOUND_TIMEOUT) as api:
         for r in indexes:
-            run_id = f"{project}-{r:05d}"
-            entity = api.call("POST", "/runs", RunHandshake(project=project, run_id=run_id))["entity"]
-            start_body = {
-                "run_id": run_id, "project": project, "entity": entity, "mode": "online", "name": run_id,
-                "notes": None, "tags": [], "group": "", "job_type": "", "start_time": t0, "starting_step": 0,
-                "runtime_offset": 0.0, "resumed": False, "resume": None, "branch": None, "restore": None,
-            }  # fmt: skip
-            path = f"/runs/{entity}/{project}/{run_id}/records"
-            records, seq = [encode(RecordType.START, start_body)], 1
             rows = metric_rows(steps, keys, seed=r, t0=t0)
             if values == "curves":
                 rows = curves(rows, r, keys)
-            while True:  # bounded: each pass sends up to BATCH_RECORDS of the `steps` records
-                for step, ts, data in rows:
-                    records.append(encode_history(step, ts, True, data))
-                    if len(records) >= BATCH_RECORDS:
-                        break
-                if not records:
-                    break
-                ack = api.send_records(path, RecordBatch(first_seq=seq, records=records))
-                requests += 1
-                seq += len(records)
-                if ack["last_seq"] != seq - 1:
-                    raise RuntimeError(f"{run_id}: acknowledged {ack['last_seq']}, sent up to {seq - 1}")
-                records = []
+            entity, sent, _ = upload_run(api, project, f"{project}-{r:05d}", rows, t0)
+            requests += sent
     return entity, requests
 
 

@@ -1,17 +1,11 @@
 import { describe, expect, it } from "vitest";
 
-import type { RunInfo } from "../api/schema";
 import {
   applyConditions, columnKind, type Condition, conditionError, formatCondition, matches, parseCondition, parseNumber,
 } from "./runFilters";
+import { testRun } from "./testRuns";
 
-function run(id: string, extra: Partial<RunInfo> = {}): RunInfo {
-  return {
-    entity: "e", project: "p", run_id: id, name: id, state: "finished", notes: null, tags: [], group: "",
-    job_type: "", host: null, config: {}, summary: {}, metadata: {}, branch: null, exit_code: 0, created_at: 100,
-    updated_at: 200, heartbeat_at: 200, last_seq: 1, ...extra,
-  };
-}
+const run = testRun;
 
 const runs = [
   run("a", { config: { lr: 0.1, opt: { name: "adam" } }, summary: { loss: 0.5 }, tags: ["x", "best"], notes: "first try" }),

@@ -6,14 +6,9 @@ import {
   columnValue, compareValues, defaultColumns, discoverColumns, filterRuns, flatten, groupableColumns, groupRuns,
   nextSort, parseSort, sortRuns,
 } from "./runColumns";
+import { testRun } from "./testRuns";
 
-function run(id: string, extra: Partial<RunInfo> = {}): RunInfo {
-  return {
-    entity: "e", project: "p", run_id: id, name: id, state: "finished", notes: null, tags: [], group: "",
-    job_type: "", host: null, config: {}, summary: {}, metadata: {}, branch: null, exit_code: 0, created_at: 100,
-    updated_at: 200, heartbeat_at: 200, last_seq: 1, ...extra,
-  };
-}
+const run = testRun;
 
 const runs = [
   run("a", { config: { lr: 0.1, opt: { name: "adam" } }, summary: { "train/loss": 0.5, _step: 9 }, group: "g1",
