@@ -326,3 +326,26 @@ def test_hidden_and_selected_runs_survive_a_reload(server, run_script, page) -> 
     expect(page).to_have_url(f"{server.url}/{entity}/tbl?hide=beta%262&sel=alpha-1,beta%262")
     compare.click()
     expect(page.get_by_test_id("compare").get_by_test_id("compare-run")).to_have_text(["alpha", "beta"])
+
+
+def test_a_live_update_keeps_the_focus_in_a_condition(server, run_script, page) -> None:  # type: ignore[no-untyped-def]
+    """A run that starts while someone types a condition value brings new columns: the typing goes on."""
+    _tagged_workspace(server, run_script, page)
+    page.get_by_test_id("add-filter").click()
+    condition = page.get_by_test_id("filter-condition").nth(0)
+    condition.get_by_test_id("filter-column").select_option("config.lr")
+    condition.get_by_test_id("filter-op").select_option("gt")
+    value = condition.get_by_test_id("filter-value")
+    value.click()
+    page.keyboard.type("0.0")
+    result = run_script("""
+        import tracklet
+        tracklet.init(project="tbl", name="epsilon", config={"lr": 0.5, "momentum": 0.9}).finish()
+        """)
+    assert result.returncode == 0, result.stderr
+    expect(page.get_by_test_id("runs-shown")).to_have_text("5 of 5 runs", timeout=30_000)
+    expect(page.get_by_test_id("column-chooser").locator("[data-column='config.momentum']")).to_have_count(1)
+    expect(value).to_be_focused()
+    page.keyboard.type("05")
+    expect(value).to_have_value("0.005")
+    expect(page.get_by_test_id("runs-shown")).to_have_text("4 of 5 runs")

@@ -170,6 +170,7 @@ export function runsTable(options: RunsTableOptions): RunsTable {
   /** The condition rows (rebuilt on add, remove and a change of column or operator; typing a value
    *  only updates that row's hint, so the input keeps its focus). */
   function renderConditions(): void {
+    const focus = focusedControl();
     const columnsList = conditionColumns();
     hints = [];
     conditionsBox.replaceChildren(...state.filters.map((condition, i) => {
@@ -225,6 +226,22 @@ export function runsTable(options: RunsTableOptions): RunsTable {
       return row;
     }));
     updateHints();
+    focus?.();
+  }
+
+  /** Where the focus is among the condition rows, as a function that puts it back there after they
+   *  are rebuilt (a live update may bring new columns while someone types a value). */
+  function focusedControl(): (() => void) | null {
+    const active = document.activeElement;
+    if (!(active instanceof HTMLElement) || !conditionsBox.contains(active)) return null;
+    const index = [...conditionsBox.children].findIndex((r) => r.contains(active));
+    const testid = active.dataset["testid"];
+    const caret = active instanceof HTMLInputElement ? active.selectionStart : null;
+    return () => {
+      const again = conditionsBox.children[index]?.querySelector<HTMLElement>(`[data-testid="${testid}"]`);
+      again?.focus();
+      if (again instanceof HTMLInputElement && caret !== null) again.setSelectionRange(caret, caret);
+    };
   }
 
   /** Marks the conditions that are ignored, saying why. */
