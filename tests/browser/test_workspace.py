@@ -37,6 +37,9 @@ for step in range(10):
 wait_for("more")
 for step in range(10, 30):
     run.log({"train/loss": 1.0 / (step + 1)})
+wait_for("even-more")
+for step in range(30, 50):
+    run.log({"train/loss": 1.0 / (step + 1)})
 wait_for("done")
 run.finish()
 """
@@ -174,6 +177,17 @@ def test_workspace_follows_a_run_that_is_still_logging(server, run_script, page,
         assert listings and all("updated_after=" in u for u in listings), listings
         tails = [parse_qs(urlparse(u).query) for u in requests if "/series?" in u and "key=train%2Floss" in u]
         assert tails and all(int(q["min_step"][0]) >= 10 for q in tails), tails
+        # On another x axis the tail of the x series comes with it.
+        page.get_by_test_id("x-axis").select_option("_runtime")
+        expect(loss).to_have_attribute("data-x-label", "relative time (s)")
+        expect(loss).to_have_attribute("data-state", "ready")
+        requests.clear()
+        (workdir / "even-more").touch()
+        expect(loss).to_have_attribute("data-points", "50", timeout=30_000)
+        tails = [parse_qs(urlparse(u).query) for u in requests if "/series?" in u]
+        assert {q["key"][0] for q in tails} == {"train/loss", "_runtime"}, tails
+        assert all(int(q["min_step"][0]) >= 30 for q in tails), tails
+        page.get_by_test_id("x-axis").select_option("")
         expect(page.get_by_test_id("runs").get_by_test_id("run-row")).to_have_count(1)
         # A new run appears in the table without a reload.
         result = run_script(THREE_RUNS.replace("range(60)", "range(3)"))
