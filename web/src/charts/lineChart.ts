@@ -53,7 +53,8 @@ export function lineChart(target: HTMLElement, aligned: AlignedM4, options: Line
     }
     const base = series.length;
     lines.push({ label, color, index: base });
-    series.push({ label, stroke: color, width: 1.5, spanGaps: true, points: { show: false } });
+    // Points only where they are sparse enough to see (uPlot's default), so a run of one step shows.
+    series.push({ label, stroke: color, width: 1.5, spanGaps: true, points: { fill: color } });
     series.push({ label: "min", stroke: "transparent", width: 0, spanGaps: true, points: { show: false } });
     series.push({ label: "max", stroke: "transparent", width: 0, spanGaps: true, points: { show: false } });
     data.push(fix(smoothing > 0 ? smoothEma(last, smoothing) : last), fix(min), fix(max));

@@ -161,9 +161,10 @@ function drawSystemCharts(box: HTMLElement, system: SystemMetrics): void {
   for (const name of names) {
     const plot = h("div", { class: "chart", "data-testid": "system-chart", "data-key": name });
     box.append(plot);
-    // x: seconds since the first sample (the adapter's axis says "step"); the title gives the latest value.
+    // x: seconds since the first sample; the title gives the latest value.
     const latest = [...(system.metrics[name] ?? [])].reverse().find((v) => typeof v === "number");
     const title = latest === undefined ? name : `${name}: ${Number(latest.toPrecision(4))}`;
-    lineChart(plot, systemSeries(system, name), { title, width, height: 160, labels: [name] });
+    lineChart(plot, systemSeries(system, name),
+      { title, width, height: 160, labels: [name], xLabel: "seconds since start" });
   }
 }
