@@ -8,7 +8,9 @@ import tracklet
 config = {"learning_rate": 0.05, "epochs": 5, "batch_size": 32, "optimizer": "sgd"}
 
 with tracklet.init(project="tracklet-demo", config=config, tags=["demo"]) as run:
-    run.define_metric("val/accuracy", summary="max")
+    # The web UI draws val/accuracy against the epoch, and gives the epoch no chart of its own.
+    run.define_metric("epoch", hidden=True)
+    run.define_metric("val/accuracy", step_metric="epoch", summary="max")
     step = 0
     for epoch in range(run.config.epochs):
         for batch in range(100):

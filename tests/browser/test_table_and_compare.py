@@ -20,11 +20,12 @@ RUNS = 2000
 def create_runs(url: str, key: str, project: str, count: int,
                 config: Any = lambda i: {"lr": round(0.001 * (i + 1), 6), "seed": i % 7, "arch": "mlp"},
                 summary: Any = lambda i: {"loss": 1.0 / (i + 1)}) -> str:
-    """`count` finished runs (`{project}-00000`, …) with a config and a summary, made through the
-    HTTP API (a handshake and one record batch each, several at a time); returns their entity."""
+    """`count` finished runs (`{project}-00000`, …) with a config and a summary logged as one history
+    row, made through the HTTP API (a handshake and one record batch each, several at a time); returns
+    their entity."""
     from tracklet.api.transport import Transport
     from tracklet.protocol import RecordBatch, RunHandshake
-    from tracklet.runlog.records import RecordType, encode
+    from tracklet.runlog.records import RecordType, encode, encode_history
 
     with Transport(url, key) as api:
         entity = api.call("POST", "/runs", RunHandshake(project=project, run_id=f"{project}-00000"))["entity"]
@@ -38,7 +39,7 @@ def create_runs(url: str, key: str, project: str, count: int,
                      "starting_step": 0, "runtime_offset": 0.0, "resumed": False, "resume": None, "branch": None,
                      "restore": None}
             records = [encode(RecordType.START, start), encode(RecordType.CONFIG, {"set": config(i)}),
-                       encode(RecordType.SUMMARY, {"set": [[[k], v] for k, v in summary(i).items()], "remove": []}),
+                       encode_history(0, 1.7e9 + i + 1, True, summary(i)),
                        encode(RecordType.EXIT, {"exit_code": 0, "timestamp": 1.7e9 + i + 10, "runtime": 10.0})]
             api.send_records(f"/runs/{entity}/{project}/{run_id}/records", RecordBatch(first_seq=1, records=records))
 

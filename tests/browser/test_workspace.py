@@ -205,10 +205,12 @@ import tracklet
 run = tracklet.init(project="defined", name="d")
 run.define_metric("epoch", hidden=True)
 run.define_metric("val/*", step_metric="epoch")
+run.define_metric("train/loss", summary="min,max")
 for epoch in range(4):
     for _ in range(10):
-        run.log({"train/loss": 1 / (epoch + 1)})
+        run.log({"train/loss": 1 / (epoch + 1), "epoch": epoch})
     run.log({"epoch": epoch, "val/acc": 0.5 + epoch / 10})
+run.summary["best_epoch"] = 3
 run.finish()
 """
 
@@ -224,7 +226,10 @@ def test_define_metric_sets_the_default_x_and_hides_metrics(server, run_script, 
     expect(val).to_have_attribute("data-x-label", "epoch")
     expect(val).to_have_attribute("data-x-max", "3")
     expect(train).to_have_attribute("data-x-label", "step")
-    expect(page.locator("[data-testid=panel][data-key='epoch']")).to_have_count(0)  # hidden=True
+    # A panel per logged metric: not the hidden one, not define_metric's aggregates ("train/loss.min"),
+    # not a value only set in the summary.
+    keys = page.get_by_test_id("panel").evaluate_all("panels => panels.map((p) => p.dataset.key)")
+    assert keys == ["train/loss", "val/acc"], keys
     expect(page.get_by_test_id("x-axis").locator("option[value='epoch']")).to_have_count(1)  # still an x axis
     # Choosing the step applies to every panel, and is in the URL.
     page.get_by_test_id("x-axis").select_option("_step")

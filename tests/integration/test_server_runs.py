@@ -208,3 +208,24 @@ def test_listing_only_what_changed(server: ServerProcess, run_script, workdir: P
         live.stdin.close()
         assert live.wait(60) == 0
         live.stdout.close()
+
+
+def test_a_project_lists_the_keys_its_runs_logged(server: ServerProcess, run_script) -> None:
+    result = run_script(
+        """
+        import tracklet
+        with tracklet.init(project="keys", id="keys0001") as run:
+            run.define_metric("loss", summary="min")
+            run.log({"loss": 1.0, "nested": {"acc": 0.5}, "text": "not a number"})
+            run.summary["best"] = 3
+        with tracklet.init(project="keys", id="keys0002") as run:
+            run.log({"val/loss": 2.0})
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    with api(server) as client:
+        everything = client.get("/projects/root/keys/keys").json()["keys"]
+        first = client.get("/projects/root/keys/keys", params={"runs": "keys0001"}).json()["keys"]
+    assert [k for k in everything if not k.startswith("_")] == ["loss", "nested.acc", "val/loss"]
+    assert [k for k in first if not k.startswith("_")] == ["loss", "nested.acc"]
+    assert "_runtime" in everything  # internal series are listed; the UI leaves them out

@@ -105,8 +105,9 @@ export class Api {
     return { runs: (await response.json()) as RunInfo[], total: Number(response.headers.get("X-Total-Count")) };
   }
 
-  historyKeys(entity: string, project: string, runId: string): Promise<HistoryKeys> {
-    return this.get(`/runs/${enc(entity)}/${enc(project)}/${enc(runId)}/history/keys`);
+  /** The numeric keys the project's runs (or only `runIds`) logged: the chart panels. */
+  projectKeys(entity: string, project: string, runIds: string[] = []): Promise<HistoryKeys> {
+    return this.get(`/projects/${enc(entity)}/${enc(project)}/keys`, { runs: runIds.length ? runIds.join(",") : undefined });
   }
 
   async projectSeries(

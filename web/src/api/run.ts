@@ -1,8 +1,8 @@
-// One run's API: its record (and editing tags/notes), metrics, system metrics, console and files.
+// One run's API: its record (and editing tags/notes), system metrics, console and files.
 // Typed calls over Api (client.ts); the system and console answers have no schema type yet.
 
-import { API_PREFIX, DRAWN_COLUMNS, fillColumns, type Api, type M4Column } from "./client";
-import type { HistoryKeys, RunFile, RunInfo, RunUpdate, Series } from "./schema";
+import { API_PREFIX, type Api } from "./client";
+import type { RunFile, RunInfo, RunUpdate } from "./schema";
 
 /** GET …/system: sample times (Unix seconds) and, per metric, one value per sample (null where missing). */
 export interface SystemMetrics {
@@ -37,16 +37,6 @@ export class RunApi {
 
   async update(change: RunUpdate): Promise<RunInfo> {
     return (await (await this.api.request("PATCH", this.base, {}, change)).json()) as RunInfo;
-  }
-
-  historyKeys(): Promise<HistoryKeys> {
-    return this.api.get(`${this.base}/history/keys`);
-  }
-
-  /** One metric, downsampled, with only `columns` (by default what a chart draws; the others are empty arrays). */
-  async series(key: string, buckets: number, columns: readonly M4Column[] = DRAWN_COLUMNS): Promise<Series> {
-    return fillColumns(await this.api.get<Series>(`${this.base}/history/series`,
-      { key, buckets, columns: columns.join(",") }));
   }
 
   system(): Promise<SystemMetrics> {

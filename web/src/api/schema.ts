@@ -182,6 +182,7 @@ export const API_PATHS = [
   "POST /api/v1/keys",
   "DELETE /api/v1/keys/{prefix}",
   "GET /api/v1/openapi.json",
+  "GET /api/v1/projects/{entity}/{project}/keys",
   "GET /api/v1/projects/{entity}/{project}/series",
   "POST /api/v1/runs",
   "GET /api/v1/runs/{entity}/{project}",

@@ -48,8 +48,8 @@ export interface Panels {
   setGroup(by: string | null): void;
   /** Fetches again the panels of `keys` (all when omitted). */
   refresh(keys?: Iterable<string>): void;
-  /** Runs logged more: the drawn panels of `keys` fetch the steps after those they hold for these runs. */
-  follow(changed: readonly RunInfo[], keys: Iterable<string>): void;
+  /** Runs logged more: each drawn panel fetches the steps after those it holds, for these runs only. */
+  follow(changed: readonly RunInfo[]): void;
 }
 
 interface Panel {
@@ -450,11 +450,8 @@ export function panelsView(options: PanelsOptions): Panels {
         if (panel) update(panel);
       }
     },
-    follow(changed: readonly RunInfo[], which: Iterable<string>): void {
-      for (const key of which) {
-        const panel = panels.get(key);
-        if (panel) void follow(panel, changed);
-      }
+    follow(changed: readonly RunInfo[]): void {
+      for (const panel of panels.values()) void follow(panel, changed);
     },
   };
 }

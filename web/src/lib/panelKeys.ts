@@ -1,16 +1,11 @@
 // Which chart panels a workspace has and how they are sectioned (pure; tested).
 
-import type { RunInfo } from "../api/schema";
-import { flatten, isNumeric } from "./runColumns";
-
-/** Metric keys from the runs' summaries (numeric values only) and any extra key lists; "_" keys left out. */
-export function metricKeys(runs: readonly RunInfo[], extra: readonly (readonly string[])[] = []): string[] {
-  const keys = new Set<string>();
-  for (const run of runs) {
-    for (const [key, value] of Object.entries(flatten(run.summary))) if (isNumeric(value)) keys.add(key);
-  }
-  for (const list of extra) for (const key of list) if (!key.startsWith("_") && !key.includes("._")) keys.add(key);
-  return [...keys].sort((a, b) => a.localeCompare(b));
+/** The keys that get a chart panel: the logged numeric keys (the server's), less the internal ones
+ *  ("_runtime", "a._b"), sorted. Not the summary's keys: a summary also holds values never logged as
+ *  history and define_metric's aggregates ("loss.min"). */
+export function chartKeys(logged: readonly string[]): string[] {
+  return [...new Set(logged)].filter((key) => !key.startsWith("_") && !key.includes("._"))
+    .sort((a, b) => a.localeCompare(b));
 }
 
 /** A key's section: what comes before its last "/" ("" for keys without one). */

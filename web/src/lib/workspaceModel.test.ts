@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { RunInfo } from "../api/schema";
-import { metricKeys, panelMatches, sectionKeys, sectionOf } from "./panelKeys";
+import { chartKeys, panelMatches, sectionKeys, sectionOf } from "./panelKeys";
 import {
   columnValue, compareValues, defaultColumns, discoverColumns, filterRuns, flatten, groupableColumns, groupRuns,
   nextSort, parseSort, sortRuns,
@@ -91,8 +91,9 @@ describe("filtering and grouping", () => {
 });
 
 describe("panels", () => {
-  it("takes numeric summary keys and extra key lists, without _ keys", () => {
-    expect(metricKeys(runs, [["_runtime", "train/lr"]])).toEqual(["train/loss", "train/lr", "val/acc"]);
+  it("are the logged keys, sorted, without internal ones", () => {
+    expect(chartKeys(["val/acc", "_runtime", "train/loss", "model._hidden", "train/loss", "epoch"]))
+      .toEqual(["epoch", "train/loss", "val/acc"]);
   });
 
   it("sections keys by prefix, unprefixed last", () => {

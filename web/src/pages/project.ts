@@ -8,12 +8,10 @@ import type { PageContext } from "../components/context";
 import { h, message } from "../components/dom";
 import { panelsView } from "../components/panels";
 import { runsTable, type TableState } from "../components/runsTable";
-import { metricKeys } from "../lib/panelKeys";
+import { chartKeys } from "../lib/panelKeys";
 import { formatRoute, type Route, type WorkspaceState, workspaceState } from "../lib/route";
 
 export { runtimeOf } from "../lib/runColumns";
-
-const KEY_SAMPLE_RUNS = 10;
 
 type ProjectRoute = Extract<Route, { page: "project" }>;
 
@@ -66,7 +64,7 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   table.setRuns(runs);
   panels.setGroup(state.group);
   panels.setRuns(table.visibleRuns());
-  panels.setKeys(await keysOf(ctx, entity, project, runs));
+  panels.setKeys(await keysOf(ctx, entity, project));
 
   page.append(h("h2", {}, "Runs"), table.element, h("h2", {}, "Charts"), panels.element);
 
@@ -81,9 +79,9 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     const visible = table.visibleRuns();
     panels.setRuns(visible);
     const changedRuns = next.filter((r) => changed.has(r.run_id));
-    void keysOf(ctx, entity, project, next).then((keys) => {
+    void keysOf(ctx, entity, project).then((keys) => {
       panels.setKeys(keys);
-      panels.follow(changedRuns, metricKeys(changedRuns));
+      panels.follow(changedRuns);
     });
   }, () => {
     attached ||= page.isConnected;
@@ -92,10 +90,7 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   return page;
 }
 
-/** Metric keys: the runs' summaries, and the logged keys of (a few) runs whose summary has none. */
-async function keysOf(ctx: PageContext, entity: string, project: string, runs: RunInfo[]): Promise<string[]> {
-  const bare = runs.filter((r) => metricKeys([r]).length === 0).slice(0, KEY_SAMPLE_RUNS);
-  const lists = await Promise.all(bare.map((r) =>
-    ctx.api.historyKeys(entity, project, r.run_id).then((k) => k.keys, () => [] as string[])));
-  return metricKeys(runs, lists);
+/** The keys of the project's chart panels (every numeric key its runs logged). */
+async function keysOf(ctx: PageContext, entity: string, project: string): Promise<string[]> {
+  return chartKeys((await ctx.api.projectKeys(entity, project)).keys);
 }

@@ -15,7 +15,7 @@ import { panelsView } from "../components/panels";
 import { tagsEditor } from "../components/tagsEditor";
 import { keyValueTree } from "../components/tree";
 import { formatDate, formatDuration } from "../lib/format";
-import { metricKeys } from "../lib/panelKeys";
+import { chartKeys } from "../lib/panelKeys";
 
 const STATE_POLL_MS = 2000;
 
@@ -37,7 +37,8 @@ function chartWidth(columns: number): number {
 
 export async function runPage(ctx: PageContext, entity: string, project: string, runId: string): Promise<HTMLElement> {
   const runApi = new RunApi(ctx.api, entity, project, runId);
-  const [run, keys, files] = await Promise.all([runApi.info(), runApi.historyKeys(), runApi.files()]);
+  const keysOf = async () => chartKeys((await ctx.api.projectKeys(entity, project, [runId])).keys);
+  const [run, keys, files] = await Promise.all([runApi.info(), keysOf(), runApi.files()]);
   let current = run;
 
   const stateEl = h("span", { class: `state ${run.state}`, "data-testid": "run-state" }, run.state);
@@ -59,7 +60,7 @@ export async function runPage(ctx: PageContext, entity: string, project: string,
     onSearch: () => {}, onSmoothing: () => {}, onX: () => {},
   });
   charts.setRuns([run]);
-  charts.setKeys(metricKeys([run], [keys.keys]));
+  charts.setKeys(keys);
   page.append(section("Charts", charts.element));
   const systemBox = h("div", { class: "charts", "data-testid": "system-charts" });
   page.append(section("System metrics", systemBox));
@@ -84,8 +85,8 @@ export async function runPage(ctx: PageContext, entity: string, project: string,
         current = await runApi.info();
         if (current.last_seq !== previous.last_seq) {
           charts.setRuns([current]);
-          charts.setKeys(metricKeys([current], [keys.keys]));
-          charts.follow([current], metricKeys([current]));
+          charts.setKeys(await keysOf());
+          charts.follow([current]);
         }
         stateEl.className = `state ${current.state}`;
         stateEl.textContent = current.state;

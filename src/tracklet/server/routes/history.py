@@ -14,7 +14,7 @@ from tracklet.protocol import HistoryKeys, HistoryRows, json_safe
 from tracklet.server.errors import BadRequest
 from tracklet.server.http import JSON, caller, query_int, store
 from tracklet.server.routes.runs import RUN, ref_for
-from tracklet.server.store import history, runs
+from tracklet.server.store import history, runs, series
 
 MAX_ROWS = 100_000
 MAX_BUCKETS = 20_000
@@ -97,9 +97,24 @@ async def project_series(request: Request) -> JSON:
         with store(request).read() as conn:
             ref = ref_for(conn, user, request.path_params["entity"], request.path_params["project"])
             found = {row.run_id: row for row in runs.find_runs(conn, ref, run_ids)}
-            series = {run_id: history.downsampled(conn, found[run_id], key, buckets, min_step, max_step, wanted)
-                      for run_id in run_ids if run_id in found}
-        return {"key": key, "buckets": buckets, "runs": series, "missing": [r for r in run_ids if r not in found]}
+            answers = {run_id: history.downsampled(conn, found[run_id], key, buckets, min_step, max_step, wanted)
+                       for run_id in run_ids if run_id in found}
+        return {"key": key, "buckets": buckets, "runs": answers, "missing": [r for r in run_ids if r not in found]}
+
+    return JSON(await run_in_threadpool(work))
+
+
+async def project_keys(request: Request) -> JSON:
+    """The numeric keys the project's runs logged (those of ``runs=id1,id2,…`` only, when given): what a
+    workspace draws a panel for."""
+    user = await caller(request)
+    run_ids = [r for r in (request.query_params.get("runs") or "").split(",") if r]
+
+    def work() -> HistoryKeys:
+        with store(request).read() as conn:
+            ref = ref_for(conn, user, request.path_params["entity"], request.path_params["project"])
+            pks = [row.pk for row in runs.find_runs(conn, ref, run_ids)] if run_ids else runs.run_pks(conn, ref)
+            return HistoryKeys(keys=series.keys_of_runs(conn, pks))
 
     return JSON(await run_in_threadpool(work))
 
@@ -124,6 +139,7 @@ async def history_export(request: Request) -> StreamingResponse:
 
 routes = [
     Route("/projects/{entity}/{project}/series", project_series, methods=["GET"]),
+    Route("/projects/{entity}/{project}/keys", project_keys, methods=["GET"]),
     Route(RUN + "/history/keys", history_keys, methods=["GET"]),
     Route(RUN + "/history", history_rows, methods=["GET"]),
     Route(RUN + "/history/series", history_series, methods=["GET"]),

@@ -380,6 +380,13 @@ def list_runs(conn: Connection, ref: RunRef, updated_after: float | None = None)
     return list(conn.execute(query.order_by(runs.c.created_at)).all())
 
 
+def run_pks(conn: Connection, ref: RunRef) -> list[int]:
+    pid = project_id(conn, ref.entity_id, ref.project, create=False)
+    if pid is None:
+        return []
+    return list(conn.execute(select(runs.c.pk).where(runs.c.project_id == pid)).scalars())
+
+
 def count_runs(conn: Connection, ref: RunRef) -> int:
     pid = project_id(conn, ref.entity_id, ref.project, create=False)
     if pid is None:

@@ -207,6 +207,14 @@ def keys(conn: Connection, run_pk: int) -> list[str]:
     return list(conn.execute(query).scalars())
 
 
+def keys_of_runs(conn: Connection, run_pks: Sequence[int]) -> list[str]:
+    """The numeric keys any of these runs logged, sorted."""
+    if not run_pks:
+        return []
+    query = select(series_keys.c.key).where(series_keys.c.run_pk.in_(run_pks)).distinct()
+    return sorted(conn.execute(query).scalars())
+
+
 def _upper(limit: int | None, max_step: int | None) -> int | None:
     return limit if max_step is None else max_step if limit is None else min(limit, max_step)
 
