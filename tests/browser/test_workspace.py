@@ -194,6 +194,12 @@ def test_workspace_follows_a_run_that_is_still_logging(server, run_script, page,
         assert result.returncode == 0, result.stderr
         expect(page.get_by_test_id("runs").get_by_test_id("run-row")).to_have_count(4, timeout=30_000)
         expect(page.locator("[data-testid=panel][data-key='val/loss']")).to_have_attribute("data-run-count", "3")
+        # Nothing logs now (the live run waits): the charts ask for nothing more.
+        page.wait_for_timeout(3000)
+        requests.clear()
+        page.wait_for_timeout(5000)
+        assert not [u for u in requests if "/series?" in u], requests
+        assert [u for u in requests if "updated_after=" in u]  # while the table keeps polling
     finally:
         (workdir / "done").touch()
         out, err = proc.communicate(timeout=60)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { RunInfo } from "./schema";
-import { changedRuns, mergeRuns } from "./workspace";
+import { changedRuns, historyMark, mergeRuns } from "./workspace";
 
 const base = { updated_at: 1, last_seq: 1, state: "running", heartbeat_at: 1 } as RunInfo;
 
@@ -23,5 +23,13 @@ describe("mergeRuns", () => {
     const merged = mergeRuns([b, a], [b2, c]);
     expect(merged.map((r) => r.run_id)).toEqual(["c", "b", "a"]);
     expect(merged[1]).toBe(b2);
+  });
+});
+
+describe("historyMark", () => {
+  it("changes when a row is logged, not on a heartbeat", () => {
+    const run = { ...base, run_id: "a", summary: { _step: 4, _runtime: 2.5 } } as RunInfo;
+    expect(historyMark({ ...run, heartbeat_at: 99, last_seq: 7 })).toBe(historyMark(run));
+    expect(historyMark({ ...run, summary: { _step: 5, _runtime: 2.6 } })).not.toBe(historyMark(run));
   });
 });

@@ -8,6 +8,12 @@ export function runFingerprint(run: RunInfo): string {
   return `${run.updated_at}|${run.last_seq}|${run.state}|${run.heartbeat_at}`;
 }
 
+/** Where a run's history is: it changed when a row was logged (not on heartbeats, system samples,
+ *  console lines or edited tags, which change the run but not its charts). */
+export function historyMark(run: RunInfo): string {
+  return `${String(run.summary["_step"])}|${String(run.summary["_runtime"])}`;
+}
+
 /** The ids of runs that are new or changed in `next` compared with `previous` (pure; tested). */
 export function changedRuns(previous: readonly RunInfo[], next: readonly RunInfo[]): Set<string> {
   const before = new Map(previous.map((r) => [r.run_id, runFingerprint(r)]));

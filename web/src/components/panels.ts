@@ -305,8 +305,10 @@ export function panelsView(options: PanelsOptions): Panels {
     }
     const after = (series: Record<string, SeriesColumns> | null, runId: string) => lastStepOf(series?.[runId]);
     const ids = shown.map((r) => r.run_id);
-    const minStep = Math.min(...ids.map((id) => Math.min(after(held, id), panel.xSeries ? after(panel.xSeries, id) : Infinity))) + 1;
+    const heldUntil = (id: string) => Math.min(after(held, id), panel.xSeries ? after(panel.xSeries, id) : Infinity);
+    const minStep = Math.min(...ids.map(heldUntil)) + 1;
     const buckets = panelWidth();
+    panel.behind.clear(); // what changes from now on is followed once this lands
     const generation = ++panel.generation;
     panel.element.dataset["state"] = "loading";
     panel.requests += 1;
@@ -325,13 +327,13 @@ export function panelsView(options: PanelsOptions): Panels {
         if (mergedX && xSeries?.[id]) mergedX[id] = appendTail(mergedX[id] ?? emptyColumns(), xSeries[id], after(mergedX, id));
       }
       Object.assign(panel, { metric: merged, xSeries: mergedX });
-      panel.element.dataset["state"] = "ready";
       if (Object.values(merged).some((c) => needsRebucketing(c, buckets))) {
         void load(panel);
         return;
       }
       derive(panel);
       draw(panel);
+      panel.element.dataset["state"] = "ready";
       if (panel.behind.size) void follow(panel, [...panel.behind.values()]);
     } catch (e) {
       if (generation !== panel.generation) return;

@@ -2,7 +2,7 @@
 // per metric drawing every shown run; its state is in the URL and it follows runs as they log.
 
 import type { RunInfo } from "../api/schema";
-import { watchRuns } from "../api/workspace";
+import { historyMark, watchRuns } from "../api/workspace";
 import { RunColors } from "../charts/colors";
 import type { PageContext } from "../components/context";
 import { h, message } from "../components/dom";
@@ -72,16 +72,18 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   // It stops once the page has left the document (or never made it there: a newer render won).
   let attached = false;
   let ticks = 0;
-  watchRuns(ctx.api, entity, project, runs, (next, changed) => {
+  const marks = new Map(runs.map((r) => [r.run_id, historyMark(r)]));
+  watchRuns(ctx.api, entity, project, runs, (next) => {
     runs = next;
     colors.assign(next);
     table.setRuns(next);
-    const visible = table.visibleRuns();
-    panels.setRuns(visible);
-    const changedRuns = next.filter((r) => changed.has(r.run_id));
+    panels.setRuns(table.visibleRuns());
+    const logged = next.filter((r) => marks.get(r.run_id) !== historyMark(r));
+    for (const run of logged) marks.set(run.run_id, historyMark(run));
+    if (logged.length === 0) return;
     void keysOf(ctx, entity, project).then((keys) => {
       panels.setKeys(keys);
-      panels.follow(changedRuns);
+      panels.follow(logged);
     });
   }, () => {
     attached ||= page.isConnected;

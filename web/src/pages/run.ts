@@ -2,6 +2,7 @@
 // metrics, console output (a live tail while it runs) and files.
 
 import { RunApi, type SystemMetrics } from "../api/run";
+import { historyMark } from "../api/workspace";
 import type { RunInfo } from "../api/schema";
 import { colorAt } from "../charts/colors";
 import { lineChart } from "../charts/lineChart";
@@ -83,7 +84,7 @@ export async function runPage(ctx: PageContext, entity: string, project: string,
       try {
         const previous = current;
         current = await runApi.info();
-        if (current.last_seq !== previous.last_seq) {
+        if (historyMark(current) !== historyMark(previous)) {
           charts.setRuns([current]);
           charts.setKeys(await keysOf());
           charts.follow([current]);
