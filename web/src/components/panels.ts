@@ -248,24 +248,39 @@ export function panelsView(options: PanelsOptions): Panels {
     });
   }
 
+  type Fetched = [Record<string, SeriesColumns>, Record<string, SeriesColumns> | null];
+
+  /** One fetch for a panel: the metric of runs `ids`, and the x series unless x is the step; the
+   *  panel shows "loading" and counts it. */
+  function fetchSeries(panel: Panel, x: XKey, ids: string[], buckets: number,
+                       range: { minStep?: number; maxStep?: number }): Promise<Fetched> {
+    panel.element.dataset["state"] = "loading";
+    panel.requests += 1;
+    panel.element.dataset["requests"] = String(panel.requests);
+    const { api, entity, project } = options;
+    return Promise.all([
+      seriesOf(api, entity, project, panel.key, ids, buckets, range),
+      x === STEP ? Promise.resolve(null) : seriesOf(api, entity, project, x, ids, buckets, range, X_COLUMNS),
+    ]);
+  }
+
+  /** A failed fetch, unless a newer one has started since. */
+  function failed(panel: Panel, generation: number, error: unknown): void {
+    if (generation !== panel.generation) return;
+    panel.plot.replaceChildren(message("error", String(error)));
+    panel.element.dataset["state"] = "error";
+  }
+
   async function load(panel: Panel): Promise<void> {
     const generation = ++panel.generation;
     panel.fetched = true;
     panel.stale = false;
     panel.behind.clear();
-    panel.element.dataset["state"] = "loading";
     const request = seriesRequest(panel.zoom, panelWidth());
-    const range = { minStep: request.minStep, maxStep: request.maxStep };
-    const ids = runs.map((r) => r.run_id);
     const x = panelX(xKey, panel.key, runs);
-    panel.requests += 1;
-    panel.element.dataset["requests"] = String(panel.requests);
     try {
-      const [metric, xSeries] = await Promise.all([
-        seriesOf(options.api, options.entity, options.project, panel.key, ids, request.buckets, range),
-        x === STEP ? Promise.resolve(null)
-          : seriesOf(options.api, options.entity, options.project, x, ids, request.buckets, range, X_COLUMNS),
-      ]);
+      const [metric, xSeries] = await fetchSeries(panel, x, runs.map((r) => r.run_id), request.buckets,
+                                                  { minStep: request.minStep, maxStep: request.maxStep });
       if (generation !== panel.generation) return;
       Object.assign(panel, { metric, xSeries, x });
       derive(panel);
@@ -276,9 +291,7 @@ export function panelsView(options: PanelsOptions): Panels {
       panel.element.dataset["state"] = "ready";
       if (panel.behind.size) void follow(panel, [...panel.behind.values()]);
     } catch (e) {
-      if (generation !== panel.generation) return;
-      panel.plot.replaceChildren(message("error", String(e)));
-      panel.element.dataset["state"] = "error";
+      failed(panel, generation, e);
     }
   }
 
@@ -310,15 +323,8 @@ export function panelsView(options: PanelsOptions): Panels {
     const buckets = panelWidth();
     panel.behind.clear(); // what changes from now on is followed once this lands
     const generation = ++panel.generation;
-    panel.element.dataset["state"] = "loading";
-    panel.requests += 1;
-    panel.element.dataset["requests"] = String(panel.requests);
     try {
-      const [metric, xSeries] = await Promise.all([
-        seriesOf(options.api, options.entity, options.project, panel.key, ids, buckets, { minStep }),
-        x === STEP ? Promise.resolve(null)
-          : seriesOf(options.api, options.entity, options.project, x, ids, buckets, { minStep }, X_COLUMNS),
-      ]);
+      const [metric, xSeries] = await fetchSeries(panel, x, ids, buckets, { minStep });
       if (generation !== panel.generation) return;
       const merged = { ...held };
       const mergedX = panel.xSeries ? { ...panel.xSeries } : null;
@@ -336,9 +342,7 @@ export function panelsView(options: PanelsOptions): Panels {
       panel.element.dataset["state"] = "ready";
       if (panel.behind.size) void follow(panel, [...panel.behind.values()]);
     } catch (e) {
-      if (generation !== panel.generation) return;
-      panel.plot.replaceChildren(message("error", String(e)));
-      panel.element.dataset["state"] = "error";
+      failed(panel, generation, e);
     }
   }
 

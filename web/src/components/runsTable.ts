@@ -14,6 +14,7 @@ import {
 import {
   applyConditions, type ColumnKind, columnKind, type Condition, conditionError, OP_LABELS, opsFor, RUN_STATES,
 } from "../lib/runFilters";
+import type { WorkspaceState } from "../lib/route";
 import { rowWindow } from "../lib/virtual";
 import { h } from "./dom";
 
@@ -24,19 +25,8 @@ const FALLBACK_VIEWPORT = 600;
 
 type Item = { kind: "group"; key: string; label: string; count: number; closed: boolean } | { kind: "run"; run: RunInfo };
 
-export interface TableState {
-  q: string;
-  sort: string | null;
-  group: string | null;
-  /** Column conditions, ANDed (invalid ones are ignored and say why). */
-  filters: Condition[];
-  /** Chosen columns; null: the defaults. */
-  cols: string[] | null;
-  /** Run ids left out of the charts. */
-  hide: string[];
-  /** Run ids selected for comparing. */
-  sel: string[];
-}
+/** The table's part of the workspace's shareable state. */
+export type TableState = Pick<WorkspaceState, "q" | "sort" | "group" | "filters" | "cols" | "hide" | "sel">;
 
 export interface RunsTableOptions {
   state: TableState;

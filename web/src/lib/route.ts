@@ -31,7 +31,8 @@ export interface WorkspaceState {
   smooth: number;
   /** Panel search text. */
   panels: string;
-  /** The charts' x axis: "" for step, "_runtime" (relative time), "_timestamp" (wall time) or a metric key. */
+  /** The charts' x axis: "" for each panel's default (define_metric's step_metric, else the step), "_step",
+   *  "_runtime" (relative time), "_timestamp" (wall time) or a metric key. */
   x: string;
 }
 
