@@ -122,3 +122,10 @@ def test_grouped_runs_draw_a_mean_line_per_group(server, run_script, page) -> No
     names = panel.get_by_test_id("chart-tooltip").get_by_test_id("tooltip-name")
     expect(names).to_have_count(2)
     assert sorted(names.all_inner_texts()) == ["ga (2)", "gb (1)"]
+    # Each group's header in the table has the colour of its line in the chart.
+    swatches = page.get_by_test_id("group-header").locator(".swatch").evaluate_all(
+        "els => els.map((e) => getComputedStyle(e).backgroundColor)")
+    lines = panel.get_attribute("data-colors").split(",")
+    as_rgb = page.evaluate("hexes => hexes.map((h) => { const d = document.createElement('i'); d.style.color = h; "
+                           "document.body.append(d); const c = getComputedStyle(d).color; d.remove(); return c; })", lines)
+    assert len(swatches) == 2 and sorted(swatches) == sorted(as_rgb), (swatches, as_rgb)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { colorAt, PALETTE, RunColors, withAlpha } from "./colors";
+import { colorAt, GroupColors, PALETTE, RunColors, withAlpha } from "./colors";
 
 describe("colors", () => {
   it("cycle through the palette", () => {
@@ -31,5 +31,12 @@ describe("RunColors", () => {
     const reloaded = new RunColors();
     reloaded.assign([run("a", 1), run("b", 2), run("c", 3), run("d", 4)]);
     for (const r of [run("a", 1), run("b", 2), run("c", 3), run("d", 4)]) expect(live.of(r)).toBe(reloaded.of(r));
+  });
+});
+
+describe("GroupColors", () => {
+  it("gives each key one colour, in the order first asked", () => {
+    const groups = new GroupColors();
+    expect([groups.of("b"), groups.of("a"), groups.of("b")]).toEqual([colorAt(0), colorAt(1), colorAt(0)]);
   });
 });

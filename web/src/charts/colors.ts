@@ -34,3 +34,14 @@ export class RunColors {
     return this.byId.get(run.run_id)!;
   }
 }
+
+/** Group colours: a colour per group key, in the order first asked (the runs table asks first, in
+ *  its order), so a group's header in the table and its line in every chart match. */
+export class GroupColors {
+  private readonly byKey = new Map<string, string>();
+
+  of(key: string): string {
+    if (!this.byKey.has(key)) this.byKey.set(key, colorAt(this.byKey.size));
+    return this.byKey.get(key)!;
+  }
+}

@@ -12,7 +12,6 @@ import { X_COLUMNS, type Api, type SeriesColumns } from "../api/client";
 import type { RunInfo } from "../api/schema";
 import { seriesOf } from "../api/workspace";
 import { lineChart } from "../charts/lineChart";
-import { colorAt } from "../charts/colors";
 import { aggregateGroups } from "../charts/groups";
 import { appendTail, lastStepOf, needsRebucketing, rewound } from "../charts/live";
 import { alignM4 } from "../charts/m4";
@@ -32,6 +31,8 @@ export interface PanelsOptions {
   /** The x axis: "" (each panel's default), "_step", "_runtime", "_timestamp" or a metric key. */
   x: string;
   colorOf(run: RunInfo): string;
+  /** The colour of a group of runs (by its key), when the runs are grouped. */
+  groupColor(key: string): string;
   onSearch(text: string): void;
   onSmoothing(value: number): void;
   onX(key: string): void;
@@ -224,10 +225,10 @@ export function panelsView(options: PanelsOptions): Panels {
       const groups = groupRuns(withData, groupBy);
       aligned = aggregateGroups(aligned, groups.map((g) => ({ name: g.label, runs: g.runs.map((r) => withData.indexOf(r)) })));
       labels = groups.map((g) => `${g.label} (${g.runs.length})`);
-      // By position: under tag grouping two groups may share their first run.
-      colors = groups.map((_, i) => colorAt(i));
+      colors = groups.map((g) => options.groupColor(g.key));
     }
     panel.element.dataset["lines"] = String(labels.length);
+    panel.element.dataset["colors"] = colors.join(",");
     const xs = aligned.x;
     panel.element.dataset["xMin"] = String(xs[0] ?? "");
     panel.element.dataset["xMax"] = String(xs[xs.length - 1] ?? "");

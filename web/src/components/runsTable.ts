@@ -31,6 +31,8 @@ export type TableState = Pick<WorkspaceState, "q" | "sort" | "group" | "filters"
 export interface RunsTableOptions {
   state: TableState;
   colorOf(run: RunInfo): string;
+  /** The colour of a group (by its key), as the charts draw it. */
+  groupColor(key: string): string;
   /** The name cell of a run (the page decides what it is: text or a link). */
   nameCell(run: RunInfo): Node;
   /** The filter, conditions, sort, grouping, columns, hidden or selected runs changed (to keep the URL in step). */
@@ -354,7 +356,8 @@ export function runsTable(options: RunsTableOptions): RunsTable {
 
   function groupRow(item: Extract<Item, { kind: "group" }>): HTMLTableRowElement {
     const toggle = h("button", { type: "button", class: "link group-toggle", "aria-expanded": String(!item.closed) },
-      item.closed ? "▸ " : "▾ ", h("span", { "data-testid": "group-label" }, item.label), " ",
+      item.closed ? "▸ " : "▾ ", h("span", { class: "swatch", style: `background:${options.groupColor(item.key)}` }), " ",
+      h("span", { "data-testid": "group-label" }, item.label), " ",
       h("span", { class: "group-count", "data-testid": "group-count" }, `(${item.count})`));
     toggle.addEventListener("click", () => {
       if (collapsed.has(item.key)) collapsed.delete(item.key);

@@ -3,7 +3,7 @@
 
 import type { RunInfo } from "../api/schema";
 import { historyMark, watchRuns } from "../api/workspace";
-import { RunColors } from "../charts/colors";
+import { GroupColors, RunColors } from "../charts/colors";
 import type { PageContext } from "../components/context";
 import { h, message } from "../components/dom";
 import { panelsView } from "../components/panels";
@@ -38,6 +38,8 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   const colors = new RunColors();
   colors.assign(runs);
   const colorOf = (run: RunInfo) => colors.of(run);
+  const groupColors = new GroupColors();
+  const groupColor = (key: string) => groupColors.of(key);
 
   const saveUrl = () => {
     const url = formatRoute({ page: "project", entity, project, ...state });
@@ -45,7 +47,7 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   };
 
   const panels = panelsView({
-    api: ctx.api, entity, project, search: state.panels, smoothing: state.smooth, x: state.x, colorOf,
+    api: ctx.api, entity, project, search: state.panels, smoothing: state.smooth, x: state.x, colorOf, groupColor,
     onSearch: (text) => { state.panels = text; saveUrl(); },
     onSmoothing: (value) => { state.smooth = value; saveUrl(); },
     onX: (key) => { state.x = key; saveUrl(); },
@@ -54,6 +56,7 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     state: { q: state.q, sort: state.sort, group: state.group, filters: state.filters, cols: state.cols,
              hide: state.hide, sel: state.sel },
     colorOf,
+    groupColor,
     nameCell: (run) => runName(ctx, run),
     onStateChange: (s: TableState) => { Object.assign(state, s); saveUrl(); panels.setGroup(state.group); },
     onVisibleChange: () => {

@@ -57,7 +57,7 @@ export async function runPage(ctx: PageContext, entity: string, project: string,
   // The workspace's panels for this one run: sections, search, smoothing, zoom, x axis, lazy loading,
   // and only the new steps while it runs.
   const charts = panelsView({
-    api: ctx.api, entity, project, search: "", smoothing: 0, x: "", colorOf: () => colorAt(0),
+    api: ctx.api, entity, project, search: "", smoothing: 0, x: "", colorOf: () => colorAt(0), groupColor: () => colorAt(0),
     onSearch: () => {}, onSmoothing: () => {}, onX: () => {},
   });
   charts.setRuns([run]);
