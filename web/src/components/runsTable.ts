@@ -356,7 +356,7 @@ export function runsTable(options: RunsTableOptions): RunsTable {
 
   function groupRow(item: Extract<Item, { kind: "group" }>): HTMLTableRowElement {
     const toggle = h("button", { type: "button", class: "link group-toggle", "aria-expanded": String(!item.closed) },
-      item.closed ? "▸ " : "▾ ", h("span", { class: "swatch", style: `background:${options.groupColor(item.key)}` }), " ",
+      item.closed ? "▸ " : "▾ ", h("span", { class: "swatch", style: `background:${options.groupColor(item.key)}` }),
       h("span", { "data-testid": "group-label" }, item.label), " ",
       h("span", { class: "group-count", "data-testid": "group-count" }, `(${item.count})`));
     toggle.addEventListener("click", () => {
