@@ -45,13 +45,13 @@ const OVERLAP_SECONDS = 10;
 /**
  * Watches a project's runs: every `intervalMs` asks only for the runs changed since the newest
  * change seen (and the running ones; the events stream needs an Authorization header that
- * EventSource cannot send), and calls `onChange` with the whole list and the ids that changed,
- * until `alive()` says no. When the project's run count disagrees (a run was deleted), the list
+ * EventSource cannot send), and calls `onChange` with the whole list when a run is new, changed
+ * or gone, until `alive()` says no. When the project's run count disagrees (a run was deleted), the list
  * is fetched whole once. Errors are retried at the next tick.
  */
 export function watchRuns(
   api: Api, entity: string, project: string, initial: RunInfo[],
-  onChange: (runs: RunInfo[], changed: Set<string>, removed: boolean) => void,
+  onChange: (runs: RunInfo[]) => void,
   alive: () => boolean, intervalMs = 2000,
 ): void {
   let current = initial;
@@ -65,11 +65,9 @@ export function watchRuns(
       if (next.length !== answer.total) next = await api.runs(entity, project);
       if (!alive()) return;
       since = newest(answer.runs, since);
-      const changed = changedRuns(current, next);
-      const ids = new Set(next.map((r) => r.run_id));
-      const removed = current.some((r) => !ids.has(r.run_id));
+      const changed = changedRuns(current, next).size > 0 || next.length !== current.length;
       current = next;
-      if (changed.size > 0 || removed) onChange(next, changed, removed);
+      if (changed) onChange(next);
     } catch {
       // try again at the next tick
     }

@@ -1,11 +1,8 @@
 // Live charts fetch only what is new: a run's columns get the buckets after the last step they
 // already hold (pure; tested).
 
-import type { SeriesColumns } from "../api/client";
+import { M4_COLUMNS, type SeriesColumns } from "../api/client";
 import type { RunInfo } from "../api/schema";
-
-const ARRAYS = ["bucket_start", "first_step", "first", "last_step", "last", "min_step", "min", "max_step", "max",
-  "count"] as const;
 
 /** The last step a run's columns reach (-1 when they are empty). */
 export function lastStepOf(columns: SeriesColumns | undefined): number {
@@ -18,7 +15,7 @@ export function lastStepOf(columns: SeriesColumns | undefined): number {
 export function appendTail(columns: SeriesColumns, tail: SeriesColumns, afterStep: number): SeriesColumns {
   const keep = tail.last_step.flatMap((step, i) => (step > afterStep ? [i] : []));
   const out = { ...columns, downsampled: columns.downsampled || tail.downsampled };
-  for (const name of ARRAYS) {
+  for (const name of M4_COLUMNS) {
     const added = tail[name] as readonly unknown[];
     if (added.length) (out as Record<string, unknown>)[name] = [...(columns[name] as unknown[]), ...keep.map((i) => added[i])];
   }

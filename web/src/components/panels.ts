@@ -8,7 +8,7 @@
 
 import type uPlot from "uplot";
 
-import { X_COLUMNS, type Api, type SeriesColumns } from "../api/client";
+import { fillColumns, X_COLUMNS, type Api, type SeriesColumns } from "../api/client";
 import type { RunInfo } from "../api/schema";
 import { seriesOf } from "../api/workspace";
 import { lineChart } from "../charts/lineChart";
@@ -47,8 +47,6 @@ export interface Panels {
   setRuns(runs: RunInfo[]): void;
   /** Group the runs by a column ("group", "job_type", "config.<key>"): a mean line and min–max band per group. */
   setGroup(by: string | null): void;
-  /** Fetches again the panels of `keys` (all when omitted). */
-  refresh(keys?: Iterable<string>): void;
   /** Runs logged more: each drawn panel fetches the steps after those it holds, for these runs only. */
   follow(changed: readonly RunInfo[]): void;
 }
@@ -450,13 +448,6 @@ export function panelsView(options: PanelsOptions): Panels {
       groupBy = by;
       for (const panel of panels.values()) draw(panel);
     },
-    refresh(which?: Iterable<string>): void {
-      const list = which ? [...which] : [...panels.keys()];
-      for (const key of list) {
-        const panel = panels.get(key);
-        if (panel) update(panel);
-      }
-    },
     follow(changed: readonly RunInfo[]): void {
       for (const panel of panels.values()) void follow(panel, changed);
     },
@@ -464,6 +455,5 @@ export function panelsView(options: PanelsOptions): Panels {
 }
 
 function emptyColumns(): SeriesColumns {
-  return { downsampled: false, bucket_start: [], first_step: [], first: [], last_step: [], last: [], min_step: [],
-           min: [], max_step: [], max: [], count: [] };
+  return fillColumns({ downsampled: false });
 }

@@ -16,9 +16,11 @@ export function columnLabel(id: string): string {
   return LABELS[id] ?? id;
 }
 
+/** How long a run ran: its recorded runtime once ended; while running, up to its last heartbeat
+ *  (fresher than the runtime of its last logged row). */
 export function runtimeOf(run: RunInfo): number {
   const fromSummary = run.summary["_runtime"];
-  if (typeof fromSummary === "number") return fromSummary;
+  if (typeof fromSummary === "number" && run.state !== "running") return fromSummary;
   const end = run.state === "running" ? run.heartbeat_at : run.updated_at;
   return Math.max(0, end - run.created_at);
 }

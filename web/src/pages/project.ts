@@ -11,8 +11,6 @@ import { runsTable, type TableState } from "../components/runsTable";
 import { chartKeys } from "../lib/panelKeys";
 import { formatRoute, type Route, type WorkspaceState, workspaceState } from "../lib/route";
 
-export { runtimeOf } from "../lib/runColumns";
-
 type ProjectRoute = Extract<Route, { page: "project" }>;
 
 /** How a run's name appears in the runs table. */

@@ -16,16 +16,10 @@ import { panelsView } from "../components/panels";
 import { tagsEditor } from "../components/tagsEditor";
 import { keyValueTree } from "../components/tree";
 import { formatDate, formatDuration } from "../lib/format";
+import { runtimeOf } from "../lib/runColumns";
 import { chartKeys } from "../lib/panelKeys";
 
 const STATE_POLL_MS = 2000;
-
-function runtime(run: RunInfo): number {
-  const fromSummary = run.summary["_runtime"];
-  if (typeof fromSummary === "number" && run.state !== "running") return fromSummary;
-  const end = run.state === "running" ? run.heartbeat_at : run.updated_at;
-  return Math.max(0, end - run.created_at);
-}
 
 function text(value: unknown): string | null {
   return typeof value === "string" && value !== "" ? value : null;
@@ -43,7 +37,7 @@ export async function runPage(ctx: PageContext, entity: string, project: string,
   let current = run;
 
   const stateEl = h("span", { class: `state ${run.state}`, "data-testid": "run-state" }, run.state);
-  const durationEl = h("span", { "data-testid": "run-duration" }, formatDuration(runtime(run)));
+  const durationEl = h("span", { "data-testid": "run-duration" }, formatDuration(runtimeOf(run)));
   const page = h("main", { class: "page run-page" },
     h("p", { class: "crumbs" }, ctx.link({ page: "home" }, "Projects"), ` / ${entity} / `,
       ctx.link({ page: "project", entity, project }, project), " /"),
@@ -91,7 +85,7 @@ export async function runPage(ctx: PageContext, entity: string, project: string,
         }
         stateEl.className = `state ${current.state}`;
         stateEl.textContent = current.state;
-        durationEl.textContent = formatDuration(runtime(current));
+        durationEl.textContent = formatDuration(runtimeOf(current));
       } catch {
         // retried at the next tick
       }
