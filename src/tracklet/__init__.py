@@ -23,16 +23,25 @@ from tracklet.sdk.init import init
 from tracklet.settings import Settings
 
 if TYPE_CHECKING:
+    from tracklet.media import Audio, Histogram, Html, Image, Table, Video
     from tracklet.sdk.run import Metric, Run
+
+_MEDIA = ("Audio", "Histogram", "Html", "Image", "Table", "Video")
 
 __all__ = [
     "Api",
+    "Audio",
     "AuthenticationError",
     "CommError",
     "Error",
+    "Histogram",
+    "Html",
+    "Image",
     "Run",
     "Settings",
+    "Table",
     "UsageError",
+    "Video",
     "__version__",
     "config",
     "define_metric",
@@ -79,6 +88,10 @@ def __getattr__(name: str) -> Any:
         from tracklet.sdk.run import Run
 
         return Run
+    if name in _MEDIA:
+        import tracklet.media
+
+        return getattr(tracklet.media, name)
     if name == "Api":
         from tracklet.api import Api
 

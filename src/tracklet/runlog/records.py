@@ -27,7 +27,7 @@ class RecordType(enum.IntEnum):
     METADATA = 7  # environment: program, args, python, host, os, ...
     EXIT = 8  # the run ended: {"exit_code", "timestamp", "runtime"}
     OUTPUT = 9  # one console line: {"timestamp", "stream": "stdout"|"stderr", "text"}
-    FILES = 10  # reserved: files saved with the run
+    FILES = 10  # files written into the run's files/ folder: {"files": [{"path", "size", "sha256"}]}
     STATS = 11  # reserved: system metrics samples
 
 

@@ -17,6 +17,7 @@ from tracklet.runlog import Record, RecordType, RunLogWriter, RunState, encode, 
 from tracklet.runlog.metrics import SUMMARY_OPS, Path as MetricPath
 from tracklet.sdk.config import Config
 from tracklet.sdk.files import RunFiles, FileKeeper, close_logger
+from tracklet.sdk.media_writer import DiscardFiles, MediaWriter
 from tracklet.sdk.printer import Printer
 from tracklet.sdk.summary import Summary
 from tracklet.sdk.values import prepare_row
@@ -80,12 +81,17 @@ class Run:
         self._step_metric_keys = self._step_metrics()
         self.config = Config(self._config_changed, allow_val_change)
         self.config._items.update(state.config)
-        self.summary = Summary(lambda: self._state.summary, self._summary_changed)
+        self._media: MediaWriter | DiscardFiles = DiscardFiles()
+        if files is not None:
+            self._media = MediaWriter(files.files_dir, lambda body: self._emit(RecordType.FILES, body), printer.warn)
+        self.summary = Summary(lambda: self._state.summary, self._summary_changed, self._media)
         self._debug: logging.Logger | None = files.debug_logger(state.run_id or "") if files else None
         self._forked_child = False
         self._fork_warned = False
         self._services: list[Service] = []  # console capture, system monitor: stopped before the exit record
         self._keeper: FileKeeper | None = None
+        self._steps_from: str | None = None  # an integration (TensorBoard) that sets the steps
+        self._step_warned = False
         if files is not None:
             assert writer is not None
             self._keeper = FileKeeper(self._write_summary_file, writer)
@@ -228,7 +234,9 @@ class Run:
 
         Args:
             data: metric names to values: numbers, strings, lists, nested dicts,
-                numpy arrays or tensors (arrays of more than 32 values become histograms).
+                numpy arrays or tensors (arrays of more than 32 values become histograms),
+                and media: :class:`tracklet.Image`, ``Histogram``, ``Table``, ``Audio``,
+                ``Video``, ``Html`` (see docs/media.md).
             step: the step to log at; an integer not below ``run.step``.
             commit: whether this call completes the step.
         """
@@ -236,7 +244,22 @@ class Run:
             raise self._finished_error("log")
         if self._forked_child:
             self._warn_forked_child()
-        row = prepare_row(data)
+        if step is not None and self._steps_from is not None:
+            if not self._step_warned:
+                self._step_warned = True
+                self._printer.warn(f"Step cannot be set when using {self._steps_from} syncing: the step comes from "
+                                   f"{self._steps_from}, so step={step!r} is ignored. Use run.define_metric(...) to "
+                                   "plot against a metric of your own.")
+            step = None
+        self._log(prepare_row(data, self._media), step, commit)
+
+    def _log_at(self, data: dict[str, Any], step: int) -> None:
+        """For integrations that own the step (TensorBoard): add ``data`` to ``step``, or to the
+        current step if that is already past, so that nothing is dropped."""
+        if not self._finished:
+            self._log(prepare_row(data, self._media), max(step, self._state.step), False)
+
+    def _log(self, row: dict[str, Any], step: int | None, commit: bool | None) -> None:
         state = self._state
         if step is None:
             step = state.step
@@ -386,6 +409,7 @@ class Run:
         self._writer = None
         self._files = None
         self._keeper = None
+        self._media = self.summary._files = DiscardFiles()
         self._services = []
         self._forked_child = True
 
@@ -425,6 +449,8 @@ class Run:
         code = 0 if exit_code is None else exit_code
         for service in reversed(self._services):
             service.stop()
+        if isinstance(self._media, MediaWriter):
+            self._media.close()  # its files records come before the exit record
         timestamp = time.time()
         runtime = self._state.runtime_at(timestamp)
         self._record(RecordType.EXIT, {"exit_code": code, "timestamp": timestamp, "runtime": runtime})

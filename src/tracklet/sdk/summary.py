@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from tracklet.media.base import MediaFiles
 from tracklet.runlog.metrics import Path
 from tracklet.sdk.values import log_value
 
@@ -19,10 +20,11 @@ SummarySink = Callable[[list[tuple[Path, Any]], list[Path]], None]
 class _Node:
     """Shared behaviour of the summary and its nested dicts: reads go to the live tree."""
 
-    def __init__(self, tree: Callable[[], dict[str, Any]], sink: SummarySink, path: Path) -> None:
+    def __init__(self, tree: Callable[[], dict[str, Any]], sink: SummarySink, path: Path, files: MediaFiles) -> None:
         self._tree = tree
         self._sink = sink
         self._path = path
+        self._files = files
 
     def _node(self) -> dict[str, Any]:
         node = self._tree()
@@ -33,7 +35,7 @@ class _Node:
     def __getitem__(self, key: str) -> Any:
         value = self._node()[key]
         if type(value) is dict and "_type" not in value:
-            return SummarySubDict(self._tree, self._sink, self._path + (key,))
+            return SummarySubDict(self._tree, self._sink, self._path + (key,), self._files)
         return value
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -81,7 +83,7 @@ class _Node:
                 raise TypeError(f"summary: keys must be strings, got {key!r} ({type(key).__name__})")
             if value is None:
                 continue
-            sets.append((self._path + (key,), log_value(value, key)))
+            sets.append((self._path + (key,), log_value(value, key, self._files)))
         if sets:
             self._sink(sets, [])
 
@@ -97,8 +99,8 @@ class _Node:
 class Summary(_Node):
     """The run's summary (``run.summary``): a dict-like view that writes through to the run."""
 
-    def __init__(self, tree: Callable[[], dict[str, Any]], sink: SummarySink) -> None:
-        super().__init__(tree, sink, ())
+    def __init__(self, tree: Callable[[], dict[str, Any]], sink: SummarySink, files: MediaFiles) -> None:
+        super().__init__(tree, sink, (), files)
 
 
 class SummarySubDict(_Node):

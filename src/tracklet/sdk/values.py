@@ -1,7 +1,8 @@
 """Turning user values into what the run log stores.
 
-``log`` keeps numbers exactly (NaN and infinities included) and turns numpy,
-torch and array-like values into plain numbers, lists, or a 32-bin histogram.
+``log`` keeps numbers exactly (NaN and infinities included), turns numpy,
+torch and array-like values into plain numbers, lists, or a 32-bin histogram, and
+media (``tracklet.Image`` and the other data types) into their typed references.
 ``config`` values are made JSON-friendly the way the original SDK does it.
 """
 
@@ -17,6 +18,7 @@ from pathlib import PurePath
 from typing import Any
 
 from tracklet.errors import UsageError
+from tracklet.media.base import Media, MediaFiles
 
 _PLAIN = frozenset({int, float, str, bool, type(None)})
 _INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1
@@ -24,11 +26,11 @@ SMALL_ARRAY = 32
 HISTOGRAM_BINS = 32
 
 
-def prepare_row(data: Any) -> dict[str, Any]:
+def prepare_row(data: Any, files: MediaFiles) -> dict[str, Any]:
     """Validate and convert the argument of ``log``; never mutates it.
 
     Returns ``data`` itself when it only holds plain values under string keys
-    (the common case, kept fast); otherwise a converted copy.
+    (the common case, kept fast); otherwise a converted copy. Media files go to ``files``.
     """
     if type(data) is not dict:
         if not isinstance(data, Mapping):
@@ -46,29 +48,35 @@ def prepare_row(data: Any) -> dict[str, Any]:
             raise TypeError(f"log: keys must be strings, got {key!r} ({type(key).__name__})")
         if key in ("_step", "_runtime"):  # set by Tracklet, as in the original
             continue
-        row[key] = log_value(value, key)
+        row[key] = log_value(value, key, files)
     return row
 
 
-def log_value(value: Any, key: str) -> Any:
+def log_value(value: Any, key: str, files: MediaFiles) -> Any:
     """Convert one logged value; ``key`` names it in errors."""
     kind = type(value)
     if kind in _PLAIN:
         if kind is int and not _INT_MIN <= value <= _UINT_MAX:
             return float(value)
         return value
+    if isinstance(value, Media):
+        return value.to_reference(files)
     if kind is dict or isinstance(value, Mapping):
-        return {str(k): log_value(v, f"{key}.{k}") for k, v in value.items()}
+        return {str(k): log_value(v, f"{key}.{k}", files) for k, v in value.items()}
     if kind is list or kind is tuple:
-        return [log_value(v, f"{key}[{i}]") for i, v in enumerate(value)]
+        items = [log_value(v, f"{key}[{i}]", files) for i, v in enumerate(value)]
+        if items and all(type(v) is dict and v.get("_type") == "image-file" for v in items):
+            return {"_type": "images", "items": items}  # a list of images is one value, shown together
+        return items
     array = _as_numpy(value)
     if array is not None:
-        return _array_value(array, key)
+        return _array_value(array, key, files)
     if isinstance(value, (int, float)):  # int/float subclasses such as IntEnum
         return float(value) if isinstance(value, float) else int(value)
     raise UsageError(
         f"log: the value of {key!r} is a {kind.__module__}.{kind.__qualname__}, which cannot be logged; "
-        "log numbers, strings, booleans, None, lists, dicts, numpy arrays or tensors"
+        "log numbers, strings, booleans, None, lists, dicts, numpy arrays, tensors or tracklet media "
+        "(Image, Histogram, Table, Audio, Video, Html)"
     )
 
 
@@ -90,12 +98,12 @@ def _as_numpy(value: Any) -> Any:
     return None
 
 
-def _array_value(array: Any, key: str) -> Any:
+def _array_value(array: Any, key: str, files: MediaFiles) -> Any:
     np = sys.modules["numpy"]
     if isinstance(array, np.generic) or array.ndim == 0 or array.size == 1:
         item = array.item() if hasattr(array, "item") else array
         if isinstance(item, (bool, int, float, str)):
-            return log_value(item, key)
+            return log_value(item, key, files)
         raise UsageError(f"log: the value of {key!r} has numpy dtype {array.dtype}, which cannot be logged")
     if array.dtype.kind not in "biuf":
         raise UsageError(f"log: the array logged as {key!r} has dtype {array.dtype}; only numeric arrays are logged")

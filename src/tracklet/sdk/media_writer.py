@@ -1,0 +1,99 @@
+"""Writing media files off the training thread.
+
+``log`` hands each new file (its path and a function that encodes it) to a :class:`MediaWriter`;
+one background thread encodes and writes it atomically under the run's ``files/`` folder, then
+appends a ``files`` record so the agent uploads it. Each path is written once per run (the
+paths are content digests). If the encoder falls far behind, ``log`` waits for it rather than
+let memory grow without bound.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PENDING_LIMIT_BYTES = 256 * 1024 * 1024
+
+
+class DiscardFiles:
+    """Media files of a run that keeps nothing on disk (disabled mode, a forked child)."""
+
+    def add(self, path: str, produce: Callable[[], bytes], size_hint: int) -> None:
+        pass
+
+
+class MediaWriter:
+    def __init__(self, files_dir: Path, on_written: Callable[[dict[str, Any]], None],
+                 warn: Callable[[str], None]) -> None:
+        self._files_dir = files_dir
+        self._on_written = on_written
+        self._warn = warn
+        self._scheduled: set[str] = set()
+        self._queue: deque[tuple[str, Callable[[], bytes], int]] = deque()
+        self._pending_bytes = 0
+        self._busy = False
+        self._closed = False
+        self._condition = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, path: str, produce: Callable[[], bytes], size_hint: int) -> None:
+        with self._condition:
+            if path in self._scheduled:
+                return
+            self._scheduled.add(path)
+            while self._pending_bytes > PENDING_LIMIT_BYTES and not self._closed:
+                self._condition.wait()
+            self._queue.append((path, produce, size_hint))
+            self._pending_bytes += size_hint
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="tracklet-media", daemon=True)
+                self._thread.start()
+            self._condition.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._condition:
+                while not self._queue and not self._closed:
+                    self._condition.wait()
+                if not self._queue:
+                    return
+                path, produce, size_hint = self._queue.popleft()
+                self._busy = True
+            try:
+                self._write(path, produce)
+            except Exception as exc:  # an encoder or a full disk must not kill training: say what is missing
+                self._warn(f"could not write the media file {path}: {exc}")
+            finally:
+                with self._condition:
+                    self._pending_bytes -= size_hint
+                    self._busy = False
+                    self._condition.notify_all()
+
+    def _write(self, path: str, produce: Callable[[], bytes]) -> None:
+        data = produce()
+        target = self._files_dir / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.tmp")
+        with open(temporary, "wb") as f:
+            f.write(data)
+        os.replace(temporary, target)
+        self._on_written({"files": [{"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}]})
+
+    def flush(self) -> None:
+        """Wait until every file handed over so far is written."""
+        with self._condition:
+            while self._queue or self._busy:
+                self._condition.wait()
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+        if self._thread is not None:
+            self._thread.join()
