@@ -105,6 +105,9 @@ class Uploader:
                 break
             batch.append(frame.payload)
             size += len(frame.payload)
+            if record_type(frame) == _FILES:  # a media file: on the server before the record that names it
+                for entry in decode(frame.seq, frame.payload).body.get("files", []):
+                    self._upload_file(entry["path"])
         first_seq = self.unsent[0].seq if self.unsent else self.progress.acked_seq + 1
         last_in_batch = first_seq + len(batch) - 1
         gone = writer_gone and last_in_batch >= (self.unsent[-1].seq if self.unsent else 0)
@@ -141,23 +144,30 @@ class Uploader:
 
     def upload_files(self) -> None:
         """Upload the run's ``files/`` folder: every file that is new or changed since the last time."""
-        from urllib.parse import quote
-
         root = self.run_dir / "files"
         if not root.is_dir():
             return
-        base = f"/runs/{self.progress.entity}/{self.progress.project}/{self.progress.run_id}/files/"
         for path in sorted(root.rglob("*")):
-            if not path.is_file() or path.name.startswith("."):
-                continue
-            relative = path.relative_to(root).as_posix()
+            if path.is_file() and not path.name.startswith("."):
+                self._upload_file(path.relative_to(root).as_posix())
+
+    def _upload_file(self, relative: str) -> None:
+        """Upload one file of ``files/`` unless this size and modification time were uploaded before."""
+        from urllib.parse import quote
+
+        path = self.run_dir / "files" / relative
+        try:
             stat = path.stat()
-            signature = [stat.st_size, stat.st_mtime_ns]
-            if self.progress.files.get(relative) == signature:
-                continue
-            self.transport.put_bytes(base + quote(relative), path.read_bytes())
-            self.progress.files[relative] = signature
-            self.progress.save(self.run_dir, self.progress_file)
+        except FileNotFoundError:
+            self.log(f"{relative} is gone from the run directory; not uploaded")
+            return
+        signature = [stat.st_size, stat.st_mtime_ns]
+        if self.progress.files.get(relative) == signature:
+            return
+        base = f"/runs/{self.progress.entity}/{self.progress.project}/{self.progress.run_id}/files/"
+        self.transport.put_bytes(base + quote(relative), path.read_bytes())
+        self.progress.files[relative] = signature
+        self.progress.save(self.run_dir, self.progress_file)
 
     @property
     def finished(self) -> bool:
@@ -215,6 +225,7 @@ class Uploader:
 
 _START = int(RecordType.START)
 _EXIT = int(RecordType.EXIT)
+_FILES = int(RecordType.FILES)
 
 
 def record_type(frame: Frame) -> int:

@@ -28,7 +28,7 @@ from tracklet.errors import UsageError
 from tracklet.protocol import from_json_safe
 from tracklet.runlog.metrics import join_path
 
-__all__ = ["Api", "Project", "Run", "Runs"]
+__all__ = ["Api", "File", "Project", "Run", "Runs"]
 
 MAX_PER_PAGE = 10_000
 
@@ -247,6 +247,18 @@ class Run:
         """Delete the run and its history from the server."""
         self._api._call("DELETE", self._url)
 
+    def files(self) -> list[File]:
+        """The files saved with the run: its code, config and summary files, media, TensorBoard logs."""
+        return [File(self, entry["path"], entry["size"]) for entry in self._api._call("GET", self._url + "/files")]
+
+    def file(self, name: str) -> File:
+        """One file of the run, by its path (a media reference's ``path``, e.g. ``media/images/….png``)."""
+        name = _text(name, "file: name")
+        for found in self.files():
+            if found.name == name:
+                return found
+        raise UsageError(f"file: run {'/'.join(self.path)} has no file {name!r}")
+
     def history(self, keys: Iterable[str] | None = None, samples: int = 500, min_step: int | None = None,
                 max_step: int | None = None, pandas: bool = True) -> Any:
         """At most ``samples`` rows with a step in [min_step, max_step], one column per metric.
@@ -307,6 +319,38 @@ class Run:
                     yield row
         finally:
             lines.close()
+
+
+class File:
+    """A file of a run on the server; :meth:`download` fetches it."""
+
+    def __init__(self, run: Run, name: str, size: int) -> None:
+        self.run = run
+        self.name = name
+        self.size = size
+
+    def download(self, root: str = ".", replace: bool = False, exist_ok: bool = False) -> str:
+        """Save the file as ``root/<name>`` and return that path.
+
+        Args:
+            root: the folder to save into (made if missing).
+            replace: overwrite a file already there.
+            exist_ok: keep a file already there instead of raising.
+        """
+        import os
+
+        target = os.path.join(root, *self.name.split("/"))
+        if os.path.exists(target) and not replace:
+            if exist_ok:
+                return target
+            raise UsageError(f"download: {target} exists; pass replace=True to overwrite or exist_ok=True to keep it")
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        self.run._api._transport.download(self.run._url + "/files/" + "/".join(_quote(p) for p in self.name.split("/")),
+                                          target)
+        return target
+
+    def __repr__(self) -> str:
+        return f"<File {self.name} ({self.size} bytes)>"
 
 
 def evenly_spaced(rows: Iterable[dict[str, Any]], samples: int, last_step: int) -> list[dict[str, Any]]:

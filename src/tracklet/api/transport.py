@@ -77,6 +77,26 @@ class Transport:
         response = self._send("PUT", path, content=data, headers={"Content-Type": "application/octet-stream"})
         return msgspec.json.decode(response.content)
 
+    def download(self, path: str, target: Any) -> int:
+        """Stream a GET answer into the file ``target`` (written beside it, then renamed); its size."""
+        import os
+
+        temporary = f"{target}.part"
+        size = 0
+        try:
+            with self._client.stream("GET", path, timeout=None) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    _raise_for(response)
+                with open(temporary, "wb") as f:
+                    for chunk in response.iter_bytes():
+                        f.write(chunk)
+                        size += len(chunk)
+        except httpx.HTTPError as exc:
+            raise CommError(f"{path}: {exc}", exc) from exc
+        os.replace(temporary, target)
+        return size
+
     def stream_lines(self, path: str, params: dict[str, Any] | None = None):
         """Yield the lines of a streamed answer (NDJSON export)."""
         try:

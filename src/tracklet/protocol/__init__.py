@@ -139,6 +139,20 @@ class RunUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 class HistoryKeys(msgspec.Struct, kw_only=True):
     keys: list[str]
+    media: dict[str, str] = {}  # media keys and their type ("image-file", "histogram", ...; docs/media.md)
+
+
+class MediaValue(msgspec.Struct, kw_only=True):
+    step: int
+    value: Any  # the reference logged at that step (docs/media.md)
+
+
+class ProjectMedia(msgspec.Struct, kw_only=True):
+    """Every value logged under one media key by several runs, in step order."""
+
+    key: str
+    runs: dict[str, list[MediaValue]]
+    missing: list[str]
 
 
 class HistoryRows(msgspec.Struct, kw_only=True):

@@ -14,10 +14,12 @@ from tracklet.runlog.framing import (
     RunLogWriter,
     is_locked,
 )
-from tracklet.runlog.records import Record, RecordType, decode, encode, encode_history
+from tracklet.runlog.records import MEDIA_TYPES, Record, RecordType, decode, encode, encode_history, media_type
 from tracklet.runlog.state import RunState
 
 __all__ = [
+    "MEDIA_TYPES",
+    "media_type",
     "FORMAT_VERSION",
     "Frame",
     "Record",

@@ -31,6 +31,16 @@ class RecordType(enum.IntEnum):
     STATS = 11  # reserved: system metrics samples
 
 
+# Media in history rows (docs/media.md): a dict whose "_type" is one of these; the server indexes them.
+MEDIA_TYPES = frozenset({"image-file", "images", "histogram", "table-file", "audio-file", "video-file", "html-file"})
+
+
+def media_type(value: Any) -> str | None:
+    """The media type of a logged value, or None for anything else."""
+    kind = value.get("_type") if type(value) is dict else None
+    return kind if kind in MEDIA_TYPES else None
+
+
 @dataclass(slots=True)
 class Record:
     """A decoded record. For ``HISTORY`` the body has ``step``, ``timestamp``, ``commit`` and ``data``."""

@@ -48,8 +48,11 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Any, Any]] = {
         "One metric of many runs (runs=id1,id2,…), downsampled like …/history/series, in one answer", None,
         p.ProjectSeries),
     ("GET", "/projects/{entity}/{project}/keys"): (
-        "The numeric keys the project's runs logged (of runs=id1,id2,… only, when given): its chart panels", None,
-        p.HistoryKeys),
+        "The numeric keys the project's runs logged (of runs=id1,id2,… only, when given): its chart panels; and "
+        "its media keys with their type", None, p.HistoryKeys),
+    ("GET", "/projects/{entity}/{project}/media"): (
+        "Every value of one media key (key) logged by several runs (runs=id1,id2,…; min_step, max_step)", None,
+        p.ProjectMedia),
     ("GET", "/runs/{entity}/{project}/{run_id}/history/export"): ("Every row, streamed as NDJSON", None, None),
     ("GET", "/runs/{entity}/{project}/{run_id}/files"): ("Files saved with the run", None, list[p.RunFile]),
     ("PUT", "/runs/{entity}/{project}/{run_id}/files/{path}"): ("Upload a file (the body is its bytes)", None,

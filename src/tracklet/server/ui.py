@@ -20,7 +20,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 # The UI talks to this server only: no request to any other host, and no framing by others.
 HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'self'; connect-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+        "default-src 'self'; connect-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; "
         "script-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",

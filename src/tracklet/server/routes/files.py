@@ -40,10 +40,22 @@ async def upload(request: Request) -> JSON:
     return JSON(RunFile(path=path, size=len(data)), status_code=201)
 
 
+# Types a browser may show in place; anything else (HTML included) downloads as an attachment.
+INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp", "audio/", "video/",
+                "application/json", "text/plain")
+
+
 async def download(request: Request) -> FileResponse:
+    """A run file with its content type; never runnable as a page of the UI's origin (sandboxed, not sniffed)."""
     path = safe_path(request.path_params["path"])
     key = await _run_key(request)
-    return FileResponse(await run_in_threadpool(blobs(request).get, key, path))
+    response = FileResponse(await run_in_threadpool(blobs(request).get, key, path))
+    content_type = response.media_type or ""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    if not content_type.startswith(INLINE_TYPES):
+        response.headers["Content-Disposition"] = "attachment"
+    return response
 
 
 async def listing(request: Request) -> JSON:

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from tracklet.protocol import HistoryKeys, HistoryRows, json_safe
+from tracklet.protocol import HistoryKeys, HistoryRows, MediaValue, ProjectMedia, json_safe
 from tracklet.server.errors import BadRequest
 from tracklet.server.http import JSON, caller, query_int, store
 from tracklet.server.routes.runs import RUN, ref_for
@@ -30,7 +30,8 @@ async def history_keys(request: Request) -> JSON:
 
     def work() -> HistoryKeys:
         with store(request).read() as conn:
-            return HistoryKeys(keys=history.keys(conn, _run(request, conn, user)))
+            row = _run(request, conn, user)
+            return HistoryKeys(keys=history.keys(conn, row), media=series.media_keys_of_runs(conn, [row.pk]))
 
     return JSON(await run_in_threadpool(work))
 
@@ -105,8 +106,8 @@ async def project_series(request: Request) -> JSON:
 
 
 async def project_keys(request: Request) -> JSON:
-    """The numeric keys the project's runs logged (those of ``runs=id1,id2,…`` only, when given): what a
-    workspace draws a panel for."""
+    """The numeric keys the project's runs logged (those of ``runs=id1,id2,…`` only, when given), and
+    its media keys with their type: what a workspace draws a panel for."""
     user = await caller(request)
     run_ids = [r for r in (request.query_params.get("runs") or "").split(",") if r]
 
@@ -114,7 +115,7 @@ async def project_keys(request: Request) -> JSON:
         with store(request).read() as conn:
             ref = ref_for(conn, user, request.path_params["entity"], request.path_params["project"])
             pks = [row.pk for row in runs.find_runs(conn, ref, run_ids)] if run_ids else runs.run_pks(conn, ref)
-            return HistoryKeys(keys=series.keys_of_runs(conn, pks))
+            return HistoryKeys(keys=series.keys_of_runs(conn, pks), media=series.media_keys_of_runs(conn, pks))
 
     return JSON(await run_in_threadpool(work))
 
@@ -136,8 +137,31 @@ async def history_export(request: Request) -> StreamingResponse:
     await run_in_threadpool(check)
     return StreamingResponse(iterate_in_threadpool(lines()), media_type="application/x-ndjson")
 
+async def project_media(request: Request) -> JSON:
+    """Every value one media key holds in several runs (a media panel's data)."""
+    user = await caller(request)
+    key = request.query_params.get("key")
+    run_ids = [r for r in (request.query_params.get("runs") or "").split(",") if r]
+    if not key or not run_ids:
+        raise BadRequest("query parameters 'key' and 'runs' (comma-separated run ids) are required")
+    if len(run_ids) > MAX_SERIES_RUNS:
+        raise BadRequest(f"ask for at most {MAX_SERIES_RUNS} runs at a time")
+    min_step, max_step = query_int(request, "min_step"), query_int(request, "max_step")
+
+    def work() -> ProjectMedia:
+        with store(request).read() as conn:
+            ref = ref_for(conn, user, request.path_params["entity"], request.path_params["project"])
+            found = {row.run_id: row for row in runs.find_runs(conn, ref, run_ids)}
+            answers = {run_id: [MediaValue(step=step, value=json_safe(value))
+                                for step, value in history.media_values(conn, found[run_id], key, min_step, max_step)]
+                       for run_id in run_ids if run_id in found}
+        return ProjectMedia(key=key, runs=answers, missing=[r for r in run_ids if r not in found])
+
+    return JSON(await run_in_threadpool(work))
+
 
 routes = [
+    Route("/projects/{entity}/{project}/media", project_media, methods=["GET"]),
     Route("/projects/{entity}/{project}/series", project_series, methods=["GET"]),
     Route("/projects/{entity}/{project}/keys", project_keys, methods=["GET"]),
     Route(RUN + "/history/keys", history_keys, methods=["GET"]),

@@ -45,6 +45,13 @@ def rows(conn: Connection, row: Row[Any], min_step: int | None = None, max_step:
     return [by_step[step] for step in sorted(by_step)]
 
 
+def media_values(conn: Connection, row: Row[Any], key: str, min_step: int | None = None,
+                 max_step: int | None = None) -> list[tuple[int, Any]]:
+    """(step, value) of one media key, visible and in step order."""
+    return [(step, msgpack.unpackb(value, raw=False))
+            for step, _, value in series.read_objects(conn, row.pk, visibility(row), min_step, max_step, [key])]
+
+
 def step_range(conn: Connection, row: Row[Any]) -> tuple[int, int] | None:
     low, high = conn.execute(
         select(func.min(series_blocks.c.first_step), func.max(series_blocks.c.last_step))

@@ -165,7 +165,9 @@ history_objects = Table(
     Column("step", BigInteger, primary_key=True),
     Column("key", Text, primary_key=True),
     Column("value", LargeBinary, nullable=False),  # MessagePack
+    Column("media_type", String(16)),  # "image-file", "histogram", ... for media (runlog.MEDIA_TYPES); else NULL
 )
+Index("history_objects_media", history_objects.c.run_pk, history_objects.c.media_type, history_objects.c.key)
 
 # System metrics: one row per sample (every `stats_sampling_interval` seconds), all metrics in it.
 system_samples = Table(

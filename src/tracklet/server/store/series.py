@@ -30,9 +30,11 @@ import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import msgpack
 import numpy as np
 from sqlalchemy import Column, ColumnElement, Connection, and_, delete, false, func, insert, or_, select, tuple_, update
 
+from tracklet.runlog import media_type
 from tracklet.server.store.schema import history_objects, series_blocks, series_keys
 
 BLOCK_SIZE = 4096
@@ -215,6 +217,15 @@ def keys_of_runs(conn: Connection, run_pks: Sequence[int]) -> list[str]:
     return sorted(conn.execute(query).scalars())
 
 
+def media_keys_of_runs(conn: Connection, run_pks: Sequence[int]) -> dict[str, str]:
+    """The media keys any of these runs logged, sorted, with their type (the last one seen wins)."""
+    if not run_pks:
+        return {}
+    ho = history_objects.c
+    query = select(ho.key, ho.media_type).where(ho.run_pk.in_(run_pks), ho.media_type.is_not(None)).distinct()
+    return dict(sorted(conn.execute(query).tuples()))
+
+
 def _upper(limit: int | None, max_step: int | None) -> int | None:
     return limit if max_step is None else max_step if limit is None else min(limit, max_step)
 
@@ -367,7 +378,8 @@ def append_objects(conn: Connection, run_pk: int, segment: int, items: list[tupl
                 ho.run_pk == run_pk, ho.segment == segment, tuple_(ho.step, ho.key).in_(chunk)
             )
         )
-        rows = [{"run_pk": run_pk, "segment": segment, "step": s, "key": k, "value": latest[s, k]} for s, k in chunk]
+        rows = [{"run_pk": run_pk, "segment": segment, "step": s, "key": k, "value": latest[s, k],
+                 "media_type": media_type(msgpack.unpackb(latest[s, k], raw=False))} for s, k in chunk]
         conn.execute(insert(history_objects), rows)
 
 
