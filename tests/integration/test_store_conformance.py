@@ -128,6 +128,35 @@ def test_migrations_create_the_schema_and_a_second_open_changes_nothing(store_ur
         second.close()
 
 
+def test_migration_0004_marks_the_histograms_stored_before_it(store_url: str) -> None:
+    import msgpack
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    engine = create_engine(store_url)
+    config = database._alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+        conn.execute(text("INSERT INTO entities (id, name, kind, created_at) VALUES (1, 'e', 'user', 0)"))
+        conn.execute(text("INSERT INTO projects (id, entity_id, name, created_at) VALUES (1, 1, 'p', 0)"))
+        conn.execute(runs_table.insert().values(
+            pk=1, project_id=1, run_id="r", state="finished", tags=[], config={}, summary={}, meta={}, created_at=0,
+            updated_at=0, heartbeat_at=0, visible_until={}))
+        histogram = msgpack.packb({"_type": "histogram", "values": [1], "bins": [0, 1]})
+        for step, key, value in ((1, "h", histogram), (1, "note", msgpack.packb("text"))):
+            conn.execute(text("INSERT INTO history_objects (run_pk, segment, step, key, value) "
+                              "VALUES (1, 0, :step, :key, :value)"), {"step": step, "key": key, "value": value})
+    engine.dispose()
+    store = open_store(store_url)
+    try:
+        with store.read() as conn:
+            found = dict(conn.execute(select(history_objects.c.key, history_objects.c.media_type)).all())
+        assert found == {"h": "histogram", "note": None}
+    finally:
+        store.close()
+
+
 def test_servers_starting_together_migrate_once(store_url: str) -> None:
     code = "import sys; from tracklet.server.store import open_store; print(open_store(sys.argv[1]).revision)"
     servers = [subprocess.Popen([sys.executable, "-c", code, store_url], stdout=subprocess.PIPE,

@@ -214,15 +214,32 @@ def test_copy_until_copies_visible_points_and_objects(conn: Connection) -> None:
 
 
 def test_objects_upsert_visibility_and_filters(conn: Connection) -> None:
+    import msgpack
+
+    v = {name: msgpack.packb(name) for name in ("1", "2", "3", "new", "4", "5", "6")}
     run = make_run(conn, 1)
-    series.append_objects(conn, run, 0, [(1, "a", b"1"), (1, "b", b"2"), (2, "a", b"3")])
-    series.append_objects(conn, run, 0, [(1, "a", b"new"), (3, "a", b"4"), (3, "a", b"5")])
-    series.append_objects(conn, run, 1, [(3, "b", b"6")])
-    expected = [(1, "a", b"new"), (1, "b", b"2"), (2, "a", b"3"), (3, "a", b"5")]
+    series.append_objects(conn, run, 0, [(1, "a", v["1"]), (1, "b", v["2"]), (2, "a", v["3"])])
+    series.append_objects(conn, run, 0, [(1, "a", v["new"]), (3, "a", v["4"]), (3, "a", v["5"])])
+    series.append_objects(conn, run, 1, [(3, "b", v["6"])])
+    expected = [(1, "a", v["new"]), (1, "b", v["2"]), (2, "a", v["3"]), (3, "a", v["5"])]
     assert series.read_objects(conn, run, {0: None}) == expected
-    assert series.read_objects(conn, run, {0: 1, 1: None}) == [(1, "a", b"new"), (1, "b", b"2"), (3, "b", b"6")]
-    assert series.read_objects(conn, run, {0: None}, min_step=2, keys=["a"]) == [(2, "a", b"3"), (3, "a", b"5")]
+    assert series.read_objects(conn, run, {0: 1, 1: None}) == [(1, "a", v["new"]), (1, "b", v["2"]), (3, "b", v["6"])]
+    assert series.read_objects(conn, run, {0: None}, min_step=2, keys=["a"]) == [(2, "a", v["3"]), (3, "a", v["5"])]
     assert series.read_objects(conn, run, {}) == []
+
+
+def test_media_keys_are_found_by_type(conn: Connection) -> None:
+    import msgpack
+
+    run, other = make_run(conn, 1), make_run(conn, 2)
+    image = msgpack.packb({"_type": "image-file", "path": "media/images/x.png"})
+    series.append_objects(conn, run, 0, [(1, "img", image), (1, "note", msgpack.packb("text")),
+                                         (2, "h", msgpack.packb({"_type": "histogram", "values": [1], "bins": [0, 1]})),
+                                         (2, "odd", msgpack.packb({"_type": "something-else"}))])
+    series.append_objects(conn, other, 0, [(5, "img", image)])
+    assert series.media_keys_of_runs(conn, [run]) == {"h": "histogram", "img": "image-file"}
+    assert series.media_keys_of_runs(conn, [other]) == {"img": "image-file"}
+    assert series.media_keys_of_runs(conn, []) == {}
 
 
 def test_append_validates_its_input(conn: Connection) -> None:

@@ -165,7 +165,12 @@ class Uploader:
         if self.progress.files.get(relative) == signature:
             return
         base = f"/runs/{self.progress.entity}/{self.progress.project}/{self.progress.run_id}/files/"
-        self.transport.put_bytes(base + quote(relative), path.read_bytes())
+        try:
+            self.transport.put_bytes(base + quote(relative), path.read_bytes())
+        except ServerError as exc:
+            if exc.status != 413:
+                raise
+            self.log(f"{relative} is larger than the server takes ({exc.detail}); it stays in the run directory only")
         self.progress.files[relative] = signature
         self.progress.save(self.run_dir, self.progress_file)
 

@@ -88,7 +88,21 @@ class Video(FileMedia):
             raise UsageError(f"Video: the file {str(path)!r} is not a video file the UI plays ({', '.join(_FILE_FORMATS)})")
         data = read_file(path, "Video")
         self.format = extension.lstrip(".")
+        self._probe(data)
         self._set_content(digest(data), self.format, lambda: data, len(data))
+
+    def _probe(self, data: bytes) -> None:
+        """Size, frame count and rate from the container's header, where PyAV is installed."""
+        try:
+            import av
+
+            with av.open(io.BytesIO(data)) as container:
+                stream = container.streams.video[0]
+                self.width, self.height = stream.codec_context.width, stream.codec_context.height
+                self.frames = stream.frames or None
+                self.fps = float(stream.average_rate) if stream.average_rate else None
+        except Exception:  # an unreadable header still leaves a file the browser may play
+            pass
 
 
 def _encode(av: Any, frames: Any, fps: float, container: str, codec: str, pixel_format: str) -> bytes:

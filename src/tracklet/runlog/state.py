@@ -179,6 +179,14 @@ class RunState:
 
     def _summarize(self, row: dict[str, Any], prefix: Path) -> None:
         has_rules = bool(self.rules.definitions)
+        if not has_rules and not prefix:  # the common case, once per logged row: last values, kept fast
+            summary = self.summary
+            for key, value in row.items():
+                if type(value) is dict and "_type" not in value:
+                    self._summarize(value, (key,))
+                elif value is not None:
+                    summary[key] = value
+            return
         for key, value in row.items():
             if value is None:
                 continue

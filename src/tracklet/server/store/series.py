@@ -223,7 +223,7 @@ def media_keys_of_runs(conn: Connection, run_pks: Sequence[int]) -> dict[str, st
         return {}
     ho = history_objects.c
     query = select(ho.key, ho.media_type).where(ho.run_pk.in_(run_pks), ho.media_type.is_not(None)).distinct()
-    return dict(sorted(conn.execute(query).tuples()))
+    return {key: kind for key, kind in sorted(conn.execute(query).all())}
 
 
 def _upper(limit: int | None, max_step: int | None) -> int | None:

@@ -25,7 +25,7 @@ def upgrade() -> None:
                        sa.column("key"), sa.column("value"), sa.column("media_type"))
     conn = op.get_bind()
     found = []
-    for row in conn.execution_options(yield_per=1000).execute(sa.select(objects)):
+    for row in conn.execute(sa.select(objects).execution_options(yield_per=1000)):
         kind = media_type(msgpack.unpackb(bytes(row.value), raw=False))
         if kind is not None:
             found.append((row.run_pk, row.segment, row.step, row.key, kind))
