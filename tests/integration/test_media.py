@@ -263,3 +263,37 @@ def test_image_layouts_and_sources(run_script, workdir: Path, layout: str) -> No
     for key in ("a", "pil", "file"):
         assert (row[key]["width"], row[key]["height"]) == (7, 5)
         assert np.array_equal(np.asarray(Image.open(run_dir / "files" / row[key]["path"])), expected), key
+
+
+def test_media_reach_the_server_while_the_run_goes_on(server: ServerProcess, workdir: Path) -> None:
+    import time
+
+    from tests.conftest import start_script
+
+    script = start_script(workdir, """
+        import sys, numpy as np, tracklet
+        run = tracklet.init(project="media", id="live0001")
+        run.log({"frame": tracklet.Image(np.full((6, 6, 3), 200, np.uint8))})
+        print("logged", flush=True)
+        sys.stdin.readline()
+        run.finish()
+    """, stdin=True)
+    try:
+        assert script.stdout is not None and script.stdout.readline().strip() == "logged"
+        deadline, found = time.monotonic() + 30, []
+        with api(server) as http:
+            while time.monotonic() < deadline and not found:
+                media = http.get("/projects/root/media/media", params={"key": "frame", "runs": "live0001"}).json()
+                found = media["runs"].get("live0001", [])
+                time.sleep(0.2)
+            assert found, "the image's reference did not reach the server while the run was going on"
+            image = http.get(f"/runs/root/media/live0001/files/{found[0]['value']['path']}")
+            assert image.status_code == 200 and image.content[:8] == b"\x89PNG\r\n\x1a\n"
+            assert http.get("/runs/root/media/live0001").json()["state"] == "running"
+    finally:
+        assert script.stdin is not None
+        script.stdin.write("\n")
+        script.stdin.close()
+        assert script.wait(timeout=60) == 0
+        assert script.stdout is not None
+        script.stdout.close()
