@@ -6,6 +6,7 @@ import { Api, ApiError } from "./api/client";
 import type { Viewer } from "./api/schema";
 import type { PageContext } from "./components/context";
 import { h, message } from "./components/dom";
+import { announcePageShown } from "./components/pageLeft";
 import { forgetKey, storedKey } from "./lib/auth";
 import { formatRoute, parseRoute, type Route } from "./lib/route";
 import { comparePage } from "./pages/compare";
@@ -76,7 +77,9 @@ async function render(): Promise<void> {
   const mine = ++rendering;
   const route = parseRoute(location.pathname, location.search);
   const show = (page: HTMLElement) => {
-    if (mine === rendering) root.replaceChildren(header(), page);
+    if (mine !== rendering) return;
+    root.replaceChildren(header(), page);
+    announcePageShown();
   };
   try {
     if (!(await signIn())) {

@@ -33,10 +33,16 @@ export interface Health {
 
 export interface HistoryKeys {
   keys: Array<string>;
+  media?: Record<string, string>;
 }
 
 export interface HistoryRows {
   rows: Array<Record<string, unknown>>;
+}
+
+export interface MediaValue {
+  step: number;
+  value: unknown;
 }
 
 export interface MemberAdd {
@@ -58,6 +64,13 @@ export interface ProjectInfo {
   name: string;
   run_count: number;
   last_activity: number | null;
+}
+
+/** Every value logged under one media key by several runs, in step order. */
+export interface ProjectMedia {
+  key: string;
+  runs: Record<string, Array<MediaValue>>;
+  missing: Array<string>;
 }
 
 /** One metric of several runs, downsampled like :class:`Series` (its columns per run). */
@@ -183,6 +196,7 @@ export const API_PATHS = [
   "DELETE /api/v1/keys/{prefix}",
   "GET /api/v1/openapi.json",
   "GET /api/v1/projects/{entity}/{project}/keys",
+  "GET /api/v1/projects/{entity}/{project}/media",
   "GET /api/v1/projects/{entity}/{project}/series",
   "POST /api/v1/runs",
   "GET /api/v1/runs/{entity}/{project}",

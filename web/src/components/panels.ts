@@ -21,6 +21,7 @@ import { isHidden } from "../lib/metricDefinitions";
 import { panelMatches, sectionKeys } from "../lib/panelKeys";
 import { groupRuns } from "../lib/runColumns";
 import { h, message } from "./dom";
+import { nearViewport } from "./lazy";
 
 export interface PanelsOptions {
   api: Api;
@@ -70,7 +71,7 @@ interface Panel {
   zoom: XRange | null;
   requests: number;
   generation: number;
-  /** In the viewport or within LAZY_MARGIN of it (always true without IntersectionObserver). */
+  /** In the viewport or near it (./lazy.ts; always true without IntersectionObserver). */
   near: boolean;
   /** Fetched at least once (so refreshes concern it). */
   fetched: boolean;
@@ -80,16 +81,9 @@ interface Panel {
   behind: Map<string, RunInfo>;
 }
 
-/** How far outside the viewport a panel starts loading (so scrolling finds it drawn). Kept small: each
- * panel's first fetch is large (all runs), so only panels just below the fold should load early. */
-const LAZY_MARGIN = "100px 0px";
-
 /** The most runs a panel draws (the first ones the table shows): more would not be told apart, and
  * each panel's request names them all. */
 export const MAX_DRAWN_RUNS = 100;
-
-/** Frames to wait for the panels to be put in the document before giving up on observing them. */
-const MAX_ATTACH_WAITS = 600;
 
 function panelWidth(): number {
   // Two panels a row in the page (max 1240px, 1.5rem padding), less each panel's padding and border.
@@ -109,14 +103,12 @@ export function panelsView(options: PanelsOptions): Panels {
   let groupBy: string | null = null;
   const panels = new Map<string, Panel>();
   const byElement = new Map<Element, Panel>();
-  const observer = typeof IntersectionObserver === "undefined" ? null : new IntersectionObserver((entries) => {
-    for (const entry of entries) {
-      const panel = byElement.get(entry.target);
-      if (!panel) continue;
-      panel.near = entry.isIntersecting;
-      if (panel.near && (panel.stale || !panel.fetched)) void load(panel);
-    }
-  }, { rootMargin: LAZY_MARGIN });
+  const lazy = nearViewport((el, near) => {
+    const panel = byElement.get(el);
+    if (!panel) return;
+    panel.near = near;
+    if (panel.near && (panel.stale || !panel.fetched)) void load(panel);
+  });
 
   /** Fetches a panel now if it is near the viewport, else when it comes near (panels never fetched stay idle). */
   function update(panel: Panel): void {
@@ -350,40 +342,11 @@ export function panelsView(options: PanelsOptions): Panels {
     const element = h("div", { class: "chart-panel", "data-testid": "panel", "data-key": key, "data-state": "idle",
                                "data-requests": 0 }, plot);
     const panel: Panel = { key, element, plot, chart: null, metric: null, xSeries: null, x: STEP, answer: null, points: [],
-                           zoom: null, requests: 0, generation: 0, near: observer === null, fetched: false, stale: false,
+                           zoom: null, requests: 0, generation: 0, near: !lazy.lazy, fetched: false, stale: false,
                            behind: new Map() };
     byElement.set(element, panel);
     return panel;
   }
-
-  /** Panels waiting to be observed: only once they are in the document and laid out (after a frame), so
-   * the runs table above them has its height and they are not all briefly "near" the viewport. */
-  const pending = new Set<HTMLElement>();
-  let observeFrame = 0;
-  function observeLater(el: HTMLElement): void {
-    if (!observer) return;
-    pending.add(el);
-    if (!observeFrame) observeFrame = requestAnimationFrame(observePending);
-  }
-  function observePending(): void {
-    observeFrame = 0;
-    if (element.isConnected) attachedOnce = true;
-    else if (!attachedOnce) waits += 1;
-    for (const el of [...pending]) {
-      if (!byElement.has(el)) pending.delete(el);
-      else if (el.isConnected) {
-        pending.delete(el);
-        observer!.observe(el);
-      }
-    }
-    // Not in the document yet (the page is attached after it is built): try again next frame. Gives up
-    // once the view has left the document, or never made it there (a newer render won).
-    if (pending.size > 0 && !attachedOnce && waits < MAX_ATTACH_WAITS) {
-      observeFrame = requestAnimationFrame(observePending);
-    }
-  }
-  let attachedOnce = false;
-  let waits = 0;
 
   function layout(): void {
     if (panelKeys.length === 0) {
@@ -406,14 +369,13 @@ export function panelsView(options: PanelsOptions): Panels {
       const next = all.filter((k) => !isHidden(k, runs));
       const fresh = next.filter((k) => !panels.has(k));
       for (const key of fresh) panels.set(key, makePanel(key));
-      for (const key of fresh) observeLater(panels.get(key)!.element);
+      for (const key of fresh) lazy.observe(panels.get(key)!.element);
       for (const key of [...panels.keys()]) {
         if (!next.includes(key)) {
           const panel = panels.get(key)!;
           panel.chart?.destroy();
           panel.generation += 1;
-          observer?.unobserve(panel.element);
-          pending.delete(panel.element);
+          lazy.unobserve(panel.element);
           byElement.delete(panel.element);
           panels.delete(key);
         }
@@ -427,7 +389,7 @@ export function panelsView(options: PanelsOptions): Panels {
       }
       // Without IntersectionObserver every panel is "near": fetch them all now. Otherwise the
       // observer fetches each as it comes near the viewport.
-      if (!observer) for (const key of fresh) void load(panels.get(key)!);
+      if (!lazy.lazy) for (const key of fresh) void load(panels.get(key)!);
     },
     setRuns(shown: RunInfo[]): void {
       const next = shown.slice(0, MAX_DRAWN_RUNS);

@@ -29,12 +29,14 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Nested objects as one level of "a.b" keys; keys starting with "_" (at any level) are left out. */
+/** Nested objects as one level of "a.b" keys; keys starting with "_" (at any level) are left out, and
+ *  so are media values (`{"_type": ...}`: a summary's last image or table is no column). */
 export function flatten(value: Record<string, unknown>, prefix = ""): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     if (key.startsWith("_")) continue;
     const path = prefix + key;
+    if (isPlainObject(v) && typeof v["_type"] === "string") continue;
     if (isPlainObject(v) && Object.keys(v).length > 0) Object.assign(out, flatten(v, path + "."));
     else out[path] = v;
   }

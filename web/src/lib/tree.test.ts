@@ -5,6 +5,17 @@ import { filterRows, treeRows } from "./tree";
 const config = { optimizer: { name: "adam", lr: 0.001, betas: [0.9, 0.99] }, epochs: 3, model: { layers: { n: 4 } } };
 
 describe("config trees", () => {
+  it("shows a media value as one leaf: its type and file", () => {
+    const summary = { samples: { _type: "image-file", path: "media/images/a.png", width: 8 },
+                      weights: { _type: "histogram", values: [1, 2], bins: [0, 1, 2] },
+                      pair: { _type: "images", items: [{}, {}] } };
+    expect(treeRows(summary).map((r) => [r.path, r.group, r.value])).toEqual([
+      ["samples", false, "image-file: media/images/a.png"],
+      ["weights", false, "histogram (2 bins)"],
+      ["pair", false, "images (2)"],
+    ]);
+  });
+
   it("lists groups before their children, with depth and dotted paths", () => {
     expect(treeRows(config).map((r) => [r.path, r.depth, r.group, r.value])).toEqual([
       ["optimizer", 0, true, ""],

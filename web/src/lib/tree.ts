@@ -14,9 +14,23 @@ function isGroup(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length > 0;
 }
 
-/** A leaf as people read it: strings bare, everything else as JSON. */
+/** A media value (`{"_type": "image-file", ...}`, docs/media.md): one leaf, not a group of its fields. */
+function isMedia(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { _type?: unknown })._type === "string";
+}
+
+/** A media value in a line: its type and file (a histogram by its bins; a list of images by its count). */
+function formatMedia(value: Record<string, unknown>): string {
+  const type = String(value["_type"]);
+  if (Array.isArray(value["values"])) return `${type} (${value["values"].length} bins)`;
+  if (Array.isArray(value["items"])) return `${type} (${value["items"].length})`;
+  return typeof value["path"] === "string" ? `${type}: ${value["path"]}` : type;
+}
+
+/** A leaf as people read it: strings bare, media values by type and file, everything else as JSON. */
 export function formatValue(value: unknown): string {
   if (typeof value === "string") return value;
+  if (isMedia(value)) return formatMedia(value);
   if (value === undefined) return "";
   return JSON.stringify(value);
 }
@@ -28,7 +42,7 @@ export function treeRows(value: Record<string, unknown>, options: { hidePrivate?
     for (const [key, child] of Object.entries(node)) {
       if (options.hidePrivate && depth === 0 && key.startsWith("_")) continue;
       const path = prefix ? `${prefix}.${key}` : key;
-      if (isGroup(child)) {
+      if (isGroup(child) && !isMedia(child)) {
         rows.push({ path, key, depth, group: true, value: "" });
         walk(child, path, depth + 1);
       } else {

@@ -21,6 +21,8 @@ const runs = [
 describe("column discovery", () => {
   it("flattens nested keys and drops _ keys", () => {
     expect(flatten({ a: { b: 1, _c: 2 }, _d: 3, e: [1] })).toEqual({ "a.b": 1, e: [1] });
+    // A media value in a summary (its last image, table...) is no column.
+    expect(flatten({ samples: { _type: "image-file", path: "media/images/x.png", width: 8 }, loss: 1 })).toEqual({ loss: 1 });
   });
 
   it("finds config and summary keys, most common first", () => {

@@ -1,11 +1,14 @@
-// A project workspace: the runs table (filter, sort, group, columns, show/hide) and a chart panel
-// per metric drawing every shown run; its state is in the URL and it follows runs as they log.
+// A project workspace: the runs table (filter, sort, group, columns, show/hide), a chart panel
+// per metric drawing every shown run and a media panel per media key; its state is in the URL and it
+// follows runs as they log.
 
-import type { RunInfo } from "../api/schema";
+import { mediaTypesOf } from "../api/media";
+import type { HistoryKeys, RunInfo } from "../api/schema";
 import { historyMark, watchRuns } from "../api/workspace";
 import { GroupColors, RunColors } from "../charts/colors";
 import type { PageContext } from "../components/context";
 import { h, message } from "../components/dom";
+import { mediaPanelsView } from "../components/mediaPanels";
 import { panelsView } from "../components/panels";
 import { runsTable, type TableState } from "../components/runsTable";
 import { chartKeys } from "../lib/panelKeys";
@@ -44,9 +47,14 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     if (location.pathname + location.search !== url) history.replaceState(null, "", url);
   };
 
+  const mediaHeading = h("h2", { hidden: true }, "Media");
+  const media = mediaPanelsView({
+    api: ctx.api, entity, project, search: state.panels, colorOf,
+    onAny: (any) => { mediaHeading.hidden = !any; },
+  });
   const panels = panelsView({
     api: ctx.api, entity, project, search: state.panels, smoothing: state.smooth, x: state.x, colorOf, groupColor,
-    onSearch: (text) => { state.panels = text; saveUrl(); },
+    onSearch: (text) => { state.panels = text; saveUrl(); media.setSearch(text); },
     onSmoothing: (value) => { state.smooth = value; saveUrl(); },
     onX: (key) => { state.x = key; saveUrl(); },
   });
@@ -59,15 +67,22 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     onStateChange: (s: TableState) => { Object.assign(state, s); saveUrl(); panels.setGroup(state.group); },
     onVisibleChange: () => {
       panels.setRuns(table.visibleRuns());
+      media.setRuns(table.visibleRuns());
     },
     onCompare: (ids) => ctx.navigate({ page: "compare", entity, project, runs: ids }),
   });
   table.setRuns(runs);
   panels.setGroup(state.group);
   panels.setRuns(table.visibleRuns());
-  panels.setKeys(await keysOf(ctx, entity, project));
+  media.setRuns(table.visibleRuns());
+  setKeys(await keysOf(ctx, entity, project));
 
-  page.append(h("h2", {}, "Runs"), table.element, h("h2", {}, "Charts"), panels.element);
+  page.append(h("h2", {}, "Runs"), table.element, h("h2", {}, "Charts"), panels.element, mediaHeading, media.element);
+
+  function setKeys(answer: HistoryKeys): void {
+    panels.setKeys(chartKeys(answer.keys));
+    media.setKeys(mediaTypesOf(answer));
+  }
 
   // Live: rows, and the new steps of the metrics that changed runs log, without a reload.
   // It stops once the page has left the document (or never made it there: a newer render won).
@@ -79,12 +94,15 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     colors.assign(next);
     table.setRuns(next);
     panels.setRuns(table.visibleRuns());
+    media.setRuns(table.visibleRuns());
+    media.retry(); // a row's file is uploaded after the row: ask again for those not there yet
     const logged = next.filter((r) => marks.get(r.run_id) !== historyMark(r));
     for (const run of logged) marks.set(run.run_id, historyMark(run));
     if (logged.length === 0) return;
     void keysOf(ctx, entity, project).then((keys) => {
-      panels.setKeys(keys);
+      setKeys(keys);
       panels.follow(logged);
+      media.follow(logged);
     });
   }, () => {
     attached ||= page.isConnected;
@@ -93,7 +111,7 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   return page;
 }
 
-/** The keys of the project's chart panels (every numeric key its runs logged). */
-async function keysOf(ctx: PageContext, entity: string, project: string): Promise<string[]> {
-  return chartKeys((await ctx.api.projectKeys(entity, project)).keys);
+/** The keys the project's runs logged: numeric ones (chart panels) and media ones with their type. */
+function keysOf(ctx: PageContext, entity: string, project: string): Promise<HistoryKeys> {
+  return ctx.api.projectKeys(entity, project);
 }

@@ -1,6 +1,7 @@
-// One run: overview (with editable tags and notes), config, summary, its charts, system
+// One run: overview (with editable tags and notes), config, summary, its charts and media, system
 // metrics, console output (a live tail while it runs) and files.
 
+import { mediaTypesOf } from "../api/media";
 import { RunApi, type SystemMetrics } from "../api/run";
 import { historyMark } from "../api/workspace";
 import type { RunInfo } from "../api/schema";
@@ -11,6 +12,7 @@ import { consoleView } from "../components/consoleView";
 import type { PageContext } from "../components/context";
 import { h, message } from "../components/dom";
 import { filesList } from "../components/filesList";
+import { mediaPanelsView } from "../components/mediaPanels";
 import { notesEditor } from "../components/notesEditor";
 import { panelsView } from "../components/panels";
 import { tagsEditor } from "../components/tagsEditor";
@@ -32,7 +34,7 @@ function chartWidth(columns: number): number {
 
 export async function runPage(ctx: PageContext, entity: string, project: string, runId: string): Promise<HTMLElement> {
   const runApi = new RunApi(ctx.api, entity, project, runId);
-  const keysOf = async () => chartKeys((await ctx.api.projectKeys(entity, project, [runId])).keys);
+  const keysOf = () => ctx.api.projectKeys(entity, project, [runId]);
   const [run, keys, files] = await Promise.all([runApi.info(), keysOf(), runApi.files()]);
   let current = run;
 
@@ -55,8 +57,15 @@ export async function runPage(ctx: PageContext, entity: string, project: string,
     onSearch: () => {}, onSmoothing: () => {}, onX: () => {},
   });
   charts.setRuns([run]);
-  charts.setKeys(keys);
+  charts.setKeys(chartKeys(keys.keys));
   page.append(section("Charts", charts.element));
+  const media = mediaPanelsView({ api: ctx.api, entity, project, search: "", colorOf: () => colorAt(0),
+                                  onAny: (any) => { mediaSection.hidden = !any; } });
+  const mediaSection = section("Media", media.element);
+  mediaSection.hidden = true;
+  media.setRuns([run]);
+  media.setKeys(mediaTypesOf(keys));
+  page.append(mediaSection);
   const systemBox = h("div", { class: "charts", "data-testid": "system-charts" });
   page.append(section("System metrics", systemBox));
   const output = consoleView(runApi);
@@ -78,10 +87,15 @@ export async function runPage(ctx: PageContext, entity: string, project: string,
       try {
         const previous = current;
         current = await runApi.info();
+        media.retry(); // a row's file is uploaded after the row: ask again for those not there yet
         if (historyMark(current) !== historyMark(previous)) {
+          const next = await keysOf();
           charts.setRuns([current]);
-          charts.setKeys(await keysOf());
+          charts.setKeys(chartKeys(next.keys));
           charts.follow([current]);
+          media.setRuns([current]);
+          media.setKeys(mediaTypesOf(next));
+          media.follow([current]);
         }
         stateEl.className = `state ${current.state}`;
         stateEl.textContent = current.state;
