@@ -1,10 +1,12 @@
 """Measure one tracker run in this (fresh) process and print one JSON result line.
 
-Usage: python bench/child.py TRACKER DATA_DIR STEPS
+Usage: python bench/child.py TRACKER DATA_DIR STEPS [CASE]
 
 Times init, the log loop and finish with time.perf_counter, then reads peak RSS
-and the bytes the tracker left in DATA_DIR. Started by bench/sdk_bench.py,
-which sets the environment and uses DATA_DIR as the working directory.
+and the bytes the tracker left in DATA_DIR. Started by bench/sdk_bench.py (CASE
+`scalar`, the default: ten floats per call) and bench/media_bench.py (CASE
+`image` or `table`: one media value per call, each call timed), which set the
+environment and use DATA_DIR as the working directory.
 """
 
 from __future__ import annotations
@@ -14,13 +16,19 @@ import os
 import random
 import resource
 import sys
+import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from trackers import TRACKERS, LogFn, Metrics
+from trackers import TRACKERS, LogFn, Metrics, Tracker
 
 RESULT_PREFIX = "BENCH_RESULT "
 KEYS = tuple(f"metric_{j}" for j in range(10))
+IMAGE_SIDE = 256
+TABLE_ROWS = 1_000
+TABLE_COLUMNS = ("id", "label", "score", "ok")
 
 
 def timed_loop(log: LogFn, steps: int) -> float:
@@ -115,9 +123,100 @@ def measure(name: str, data_dir: Path, steps: int) -> dict[str, float | int | No
     }
 
 
+def media_case(tracker: Tracker, mod: Any, case: str) -> tuple[Callable[[int], Any], Callable[[Any], Any]]:
+    """For CASE: a function making step's raw data (untimed), and one making the logged value of it."""
+    if case == "image":
+        import numpy as np
+
+        rng = np.random.default_rng(0)
+        shape = (IMAGE_SIDE, IMAGE_SIDE, 3)
+        return (lambda step: rng.integers(0, 256, shape, dtype=np.uint8)), (lambda px: tracker.image(mod, px))
+    if case == "table":
+        rand = random.Random(0).random
+
+        def rows(step: int) -> list[list[Any]]:
+            return [[i, f"label_{i % 10}", rand(), i % 3 == 0] for i in range(TABLE_ROWS)]
+
+        return rows, (lambda data: tracker.table(mod, list(TABLE_COLUMNS), data))
+    raise SystemExit(f"unknown case {case!r}: scalar, image or table")
+
+
+def cpu_s(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure_media(name: str, data_dir: Path, steps: int, case: str) -> dict[str, Any]:
+    """Run init, `steps` calls of log({case: value}) each timed on its own, and finish.
+
+    A call's time includes making the value (`Image(array)`, `Table(...)`), since either
+    tracker may do its work there; the raw data of each step is made before the timer starts.
+    """
+    tracker = TRACKERS[name]
+    mod = tracker.load()
+    raw_of, value_of = media_case(tracker, mod, case)
+
+    start = time.perf_counter()
+    run = tracker.init(mod, data_dir)
+    init_s = time.perf_counter() - start
+    log = tracker.logger(mod, run)
+
+    calls: list[float] = []
+    calls_cpu: list[float] = []
+    raw_cpu = 0.0
+    cpu_start = cpu_s(resource.RUSAGE_SELF)
+    for step in range(steps):
+        t = time.thread_time()
+        raw = raw_of(step)
+        raw_cpu += time.thread_time() - t
+        t, start = time.thread_time(), time.perf_counter()
+        log({case: value_of(raw)}, step)
+        calls.append(time.perf_counter() - start)
+        calls_cpu.append(time.thread_time() - t)
+
+    start = time.perf_counter()
+    tracker.finish(mod, run)
+    finish_s = time.perf_counter() - start
+    cpu_self = cpu_s(resource.RUSAGE_SELF) - cpu_start - raw_cpu
+
+    maxrss_self = maxrss_mib(resource.RUSAGE_SELF)
+    helpers_peak = helpers_peak_mib()
+    start = time.perf_counter()
+    tracker.teardown(mod)
+    teardown_s = time.perf_counter() - start
+    size = dir_bytes(data_dir)
+    us = sorted(c * 1e6 for c in calls)
+    return {
+        "case": case,
+        "steps": steps,
+        "init_s": init_s,
+        "call_median_us": statistics.median(us),
+        "call_p95_us": us[min(len(us) - 1, round(0.95 * (len(us) - 1)))],
+        "call_mean_us": statistics.fmean(us),
+        "call_max_us": us[-1],
+        "call_first_us": calls[0] * 1e6,
+        "call_cpu_mean_us": statistics.fmean(calls_cpu) * 1e6,
+        "calls_total_s": sum(calls),
+        "finish_s": finish_s,
+        "calls_plus_finish_s": sum(calls) + finish_s,
+        "teardown_s": teardown_s,
+        "cpu_self_s": cpu_self,
+        "cpu_children_s": cpu_s(resource.RUSAGE_CHILDREN),
+        "maxrss_self_mib": maxrss_self,
+        "helpers_peak_mib": helpers_peak,
+        "run_bytes": size,
+        "run_files": sum(len(files) for _root, _dirs, files in os.walk(data_dir)),
+        "calls_us": [round(c * 1e6, 1) for c in calls],
+    }
+
+
 def main() -> None:
     name, data_dir, steps = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-    result = measure(name, data_dir, steps)
+    case = sys.argv[4] if len(sys.argv) > 4 else "scalar"
+    if case == "scalar":
+        result: dict[str, Any] = measure(name, data_dir, steps)
+    else:
+        result = measure_media(name, data_dir, steps, case)
     print(RESULT_PREFIX + json.dumps(result), flush=True)
 
 

@@ -17,8 +17,9 @@ if [ ! -x "$VENV/bin/python" ]; then
     pip_install --upgrade pip
 fi
 
-# Required: Tracklet itself (with its server, for server_bench.py) and the reference wandb release.
-pip_install -e "$ROOT[server]" "wandb==0.31.0" numpy
+# Required: Tracklet itself (with its server, for server_bench.py) and the reference wandb release;
+# pillow and av (PyAV) are the image and video encoders that media_bench.py needs.
+pip_install -e "$ROOT[server]" "wandb==0.31.0" numpy pillow av
 
 # Optional: skipped by the benchmark if they do not install cleanly.
 for pkg in trackio mlflow; do

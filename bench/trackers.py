@@ -55,6 +55,14 @@ class Tracker:
         """Finish the run, flushing everything to disk."""
         run.finish()
 
+    def image(self, mod: ModuleType, pixels: Any) -> Any:
+        """An image value for `log` from an HWC uint8 numpy array (bench/media_bench.py)."""
+        return mod.Image(pixels)
+
+    def table(self, mod: ModuleType, columns: list[str], data: list[list[Any]]) -> Any:
+        """A table value for `log` (bench/media_bench.py)."""
+        return mod.Table(columns=columns, data=data)
+
     def teardown(self, mod: ModuleType) -> None:
         """Stop helper processes so that RUSAGE_CHILDREN accounts for them."""
         teardown = getattr(mod, "teardown", None)

@@ -86,14 +86,12 @@ class Image(FileMedia):
                 low, high = int(array.min()), int(array.max())
                 if low < 0 or high > 255:
                     raise UsageError(f"Image: integer pixels must be in 0-255, got values from {low} to {high}")
-            pixels = np.array(array, dtype=np.uint8, order="C")  # a copy: the caller may reuse the array
-            if kind == "b":
-                pixels *= 255
+            pixels = array.astype(np.uint8) * np.uint8(255) if kind == "b" else array.astype(np.uint8, copy=False)
         else:
             raise UsageError(f"Image: pixels must be numbers, got dtype {array.dtype}")
         pil_mode = _MODES[1 if pixels.ndim == 2 else pixels.shape[2]]
         self.height, self.width = int(pixels.shape[0]), int(pixels.shape[1])
-        self._encode_later(pil_mode, pixels.tobytes(), mode)
+        self._encode_later(pil_mode, pixels.tobytes(), mode)  # tobytes copies: the caller may reuse the array
 
     def _from_pil(self, image: Any, mode: str | None) -> None:
         if mode is not None:

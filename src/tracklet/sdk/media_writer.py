@@ -1,8 +1,9 @@
 """Writing media files off the training thread.
 
 ``log`` hands each new file (its path and a function that encodes it) to a :class:`MediaWriter`;
-one background thread encodes and writes it atomically under the run's ``files/`` folder, then
-appends a ``files`` record so the agent uploads it. Each path is written once per run (the
+background threads (one per core, up to four: Pillow, zlib and FFmpeg release the GIL while
+encoding) encode and write it atomically under the run's ``files/`` folder, then append a
+``files`` record so the agent uploads it. Each path is written once per run (the
 paths are content digests). If the encoder falls far behind, ``log`` waits for it rather than
 let memory grow without bound.
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 PENDING_LIMIT_BYTES = 256 * 1024 * 1024
+ENCODERS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
 class DiscardFiles:
@@ -36,10 +38,10 @@ class MediaWriter:
         self._scheduled: set[str] = set()
         self._queue: deque[tuple[str, Callable[[], bytes], int]] = deque()
         self._pending_bytes = 0
-        self._busy = False
+        self._busy = 0
         self._closed = False
         self._condition = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def add(self, path: str, produce: Callable[[], bytes], size_hint: int) -> None:
         with self._condition:
@@ -50,10 +52,11 @@ class MediaWriter:
                 self._condition.wait()
             self._queue.append((path, produce, size_hint))
             self._pending_bytes += size_hint
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="tracklet-media", daemon=True)
-                self._thread.start()
-            self._condition.notify_all()
+            if len(self._threads) < min(ENCODERS, len(self._queue) + self._busy):
+                thread = threading.Thread(target=self._run, name="tracklet-media", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+            self._condition.notify()
 
     def _run(self) -> None:
         while True:
@@ -63,7 +66,7 @@ class MediaWriter:
                 if not self._queue:
                     return
                 path, produce, size_hint = self._queue.popleft()
-                self._busy = True
+                self._busy += 1
             try:
                 self._write(path, produce)
             except Exception as exc:  # an encoder or a full disk must not kill training: say what is missing
@@ -71,7 +74,7 @@ class MediaWriter:
             finally:
                 with self._condition:
                     self._pending_bytes -= size_hint
-                    self._busy = False
+                    self._busy -= 1
                     self._condition.notify_all()
 
     def _write(self, path: str, produce: Callable[[], bytes]) -> None:
@@ -84,16 +87,10 @@ class MediaWriter:
         os.replace(temporary, target)
         self._on_written({"files": [{"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}]})
 
-    def flush(self) -> None:
-        """Wait until every file handed over so far is written."""
-        with self._condition:
-            while self._queue or self._busy:
-                self._condition.wait()
-
     def close(self) -> None:
-        """Write what is queued, then stop the thread."""
+        """Write what is queued, then stop the threads."""
         with self._condition:
             self._closed = True
             self._condition.notify_all()
-        if self._thread is not None:
-            self._thread.join()
+        for thread in self._threads:
+            thread.join()
