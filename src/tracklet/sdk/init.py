@@ -87,7 +87,7 @@ def init(
         fork_from: ``"<run_id>?_step=<n>"``: start a new run from that run's step n.
         save_code: save the main script with the run.
         tensorboard: deprecated alias of ``sync_tensorboard``.
-        sync_tensorboard: copy TensorBoard logs into the run.
+        sync_tensorboard: log what TensorBoard writers record in this process and save their event files.
         monitor_gym: log videos of Gym environments.
         settings: a :class:`tracklet.Settings` or a dict of settings.
 
@@ -114,6 +114,8 @@ def init(
         settings,
     )
     printer = Printer(resolved.silent, resolved.quiet)
+    if tensorboard is not None:
+        printer.warn("init: `tensorboard` is deprecated and will be removed; use `sync_tensorboard` instead.")
     _check_combinations(resolved)
 
     previous = _handle_reinit(resolved, printer)
@@ -121,13 +123,21 @@ def init(
         return previous
 
     initial_config = _initial_config(config, config_include_keys, config_exclude_keys)
-    _warn_unavailable(resolved, printer, monitor_gym)
+    _check_integrations(resolved, monitor_gym)
     if resolved.mode == "online":
         _login_or_offline(resolved, printer)
     if resolved.mode == "disabled":
         run = _disabled_run(resolved, printer, initial_config)
     else:
         run = _local_run(resolved, printer, initial_config)
+        if monitor_gym:
+            from tracklet.integrations.gym import GymMonitor
+
+            run._add_service(GymMonitor(run))  # undone at finish
+        if resolved.sync_tensorboard:
+            from tracklet.integrations.tensorboard import TensorBoardSync
+
+            run._add_service(TensorBoardSync(run))  # patches undone, events read and files copied at finish
     lifecycle.register(run, make_current=resolved.reinit != "create_new")
     return run
 
@@ -210,19 +220,16 @@ def _initial_config(
     return result
 
 
-def _warn_unavailable(s: Settings, printer: Printer, monitor_gym: bool | None) -> None:
-    """Integrations whose issue has not landed yet: missing packages raise as in the original;
-    otherwise say clearly that the feature is not there yet instead of ignoring it."""
-    from importlib.util import find_spec
-
+def _check_integrations(s: Settings, monitor_gym: bool | None) -> None:
+    """The libraries an integration needs: missing ones raise as in the original, before anything is written."""
     if s.sync_tensorboard:
-        if find_spec("tensorboard") is None and find_spec("tensorboardX") is None:
-            raise Error("sync_tensorboard: Please install tensorboard package")
-        printer.warn("sync_tensorboard is not available in this version of Tracklet yet; TensorBoard logs are not copied.")
+        from tracklet.integrations import tensorboard
+
+        tensorboard.check_available()  # its event reader is needed, even for tensorboardX's files
     if monitor_gym:
-        if find_spec("gymnasium") is None and find_spec("gym") is None:
-            raise Error("monitor_gym: Couldn't import the gymnasium python package, install with `pip install gymnasium`")
-        printer.warn("monitor_gym is not available in this version of Tracklet yet; no videos are logged.")
+        from tracklet.integrations import gym
+
+        gym.check_available()
 
 
 def _login_or_offline(s: Settings, printer: Printer) -> None:

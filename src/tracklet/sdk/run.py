@@ -257,30 +257,33 @@ class Run:
         """For integrations that own the step (TensorBoard): add ``data`` to ``step``, or to the
         current step if that is already past, so that nothing is dropped."""
         if not self._finished:
-            self._log(prepare_row(data, self._media), max(step, self._state.step), False)
+            self._log(prepare_row(data, self._media), step, False, at_least_current=True)
 
-    def _log(self, row: dict[str, Any], step: int | None, commit: bool | None) -> None:
+    def _log(self, row: dict[str, Any], step: int | None, commit: bool | None, at_least_current: bool = False) -> None:
         state = self._state
-        if step is None:
-            step = state.step
-            if commit is None:
-                commit = True
-        else:
-            if type(step) is not int:
-                step = _as_step(step)
-            if step < state.step:
-                self._step_regression(step)
-                return
-            if commit is None:
-                commit = False
-        if state.rules.definitions:
-            row = self._sync_step_metrics(row)
-        timestamp = time.time()
-        if self._writer is not None:
-            self._writer.append(encode_history(step, timestamp, bool(commit), row))
+        if step is not None and type(step) is not int:
+            step = _as_step(step)
+        # One lock from choosing the step to the state update: integrations log from their own threads.
         with self._lock:
-            state.history(step, timestamp, bool(commit), row)
-        if self._keeper is not None:
+            if step is None or at_least_current and step < state.step:
+                step = state.step
+                if commit is None:
+                    commit = True
+            elif step < state.step:
+                regression = step
+                step = None
+            elif commit is None:
+                commit = False
+            if step is not None:
+                if state.rules.definitions:
+                    row = self._sync_step_metrics(row)
+                timestamp = time.time()
+                if self._writer is not None:
+                    self._writer.append(encode_history(step, timestamp, bool(commit), row))
+                state.history(step, timestamp, bool(commit), row)
+        if step is None:
+            self._step_regression(regression)
+        elif self._keeper is not None:
             self._keeper.dirty = True
 
     def _warn_forked_child(self) -> None:
