@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdk_bench import CHILD, ArgvFn, Samples, fmt, import_argv, run_argv, run_phase, version
+from sdk_bench import CHILD, ArgvFn, Samples, fmt, import_argv, run_argv, run_phase, save_results, version
 from trackers import TRACKERS, Tracker
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -193,20 +193,7 @@ def main() -> int:
     notes += [f"- {s.tracker.name} dropped: {s.error}" for s in samples if s.error]
     print(f"\n{info}\n\n{md}\n\n" + "\n".join(notes) + "\n")
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    out = args.out / f"media-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    raw = {
-        "info": info,
-        "args": {k: str(v) for k, v in vars(args).items()},
-        "trackers": {
-            s.tracker.name: {"version": version(s.tracker.module), "error": s.error, "runs": s.runs}
-            for s in samples
-        },
-        "table": md,
-    }
-    out.write_text(json.dumps(raw, indent=2))
-    print(f"raw results: {out}", file=sys.stderr)
-    return 1 if any(s.error and s.tracker.required for s in samples) else 0
+    return save_results(args, "media", info, md, samples)
 
 
 if __name__ == "__main__":

@@ -249,12 +249,18 @@ def main() -> int:
     notes += [f"- {s.tracker.name} dropped: {s.error}" for s in samples if s.error]
     print(f"\n{info}\n\n{md}\n" + ("\n" + "\n".join(notes) + "\n" if notes else ""))
 
+    return save_results(args, "sdk", info, md, samples, steps=steps)
+
+
+def save_results(args: argparse.Namespace, name: str, info: str, md: str, samples: list[Samples],
+                 **extra: Any) -> int:
+    """Write the raw results to ``<out>/<name>-<time>.json``; the exit status (1: a required tracker failed)."""
     args.out.mkdir(parents=True, exist_ok=True)
-    out = args.out / f"sdk-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out = args.out / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     raw = {
         "info": info,
         "args": {k: str(v) for k, v in vars(args).items()},
-        "steps": steps,
+        **extra,
         "trackers": {
             s.tracker.name: {"version": version(s.tracker.module), "error": s.error, "runs": s.runs}
             for s in samples

@@ -29,6 +29,7 @@ class RecordType(enum.IntEnum):
     OUTPUT = 9  # one console line: {"timestamp", "stream": "stdout"|"stderr", "text"}
     FILES = 10  # files written into the run's files/ folder: {"files": [{"path", "size", "sha256"}]}
     STATS = 11  # reserved: system metrics samples
+    ARTIFACT = 12  # an artifact logged or used: {"action": "log" | "use", ...} (docs/artifacts.md)
 
 
 # Media in history rows (docs/media.md): a dict whose "_type" is one of these; the server indexes them.

@@ -83,15 +83,21 @@ async def history_series(request: Request) -> JSON:
 MAX_SERIES_RUNS = 1000
 
 
-async def project_series(request: Request) -> JSON:
-    """One metric of many runs of a project, downsampled, in one answer (what a chart panel needs)."""
-    user = await caller(request)
+def _key_and_runs(request: Request) -> tuple[str, list[str]]:
+    """``key`` and ``runs`` (comma-separated run ids) of a request about one key of several runs."""
     key = request.query_params.get("key")
     run_ids = [r for r in (request.query_params.get("runs") or "").split(",") if r]
     if not key or not run_ids:
         raise BadRequest("query parameters 'key' and 'runs' (comma-separated run ids) are required")
     if len(run_ids) > MAX_SERIES_RUNS:
         raise BadRequest(f"ask for at most {MAX_SERIES_RUNS} runs at a time")
+    return key, run_ids
+
+
+async def project_series(request: Request) -> JSON:
+    """One metric of many runs of a project, downsampled, in one answer (what a chart panel needs)."""
+    user = await caller(request)
+    key, run_ids = _key_and_runs(request)
     buckets, min_step, max_step, wanted = _chart_range(request)
 
     def work() -> dict[str, Any]:
@@ -137,15 +143,11 @@ async def history_export(request: Request) -> StreamingResponse:
     await run_in_threadpool(check)
     return StreamingResponse(iterate_in_threadpool(lines()), media_type="application/x-ndjson")
 
+
 async def project_media(request: Request) -> JSON:
     """Every value one media key holds in several runs (a media panel's data)."""
     user = await caller(request)
-    key = request.query_params.get("key")
-    run_ids = [r for r in (request.query_params.get("runs") or "").split(",") if r]
-    if not key or not run_ids:
-        raise BadRequest("query parameters 'key' and 'runs' (comma-separated run ids) are required")
-    if len(run_ids) > MAX_SERIES_RUNS:
-        raise BadRequest(f"ask for at most {MAX_SERIES_RUNS} runs at a time")
+    key, run_ids = _key_and_runs(request)
     min_step, max_step = query_int(request, "min_step"), query_int(request, "max_step")
 
     def work() -> ProjectMedia:

@@ -1,0 +1,1 @@
+"""Artifacts: versioned, content-addressed sets of files (docs/artifacts.md)."""
