@@ -23,6 +23,7 @@ from tracklet.sdk.init import init
 from tracklet.settings import Settings
 
 if TYPE_CHECKING:
+    from tracklet.artifacts.artifact import Artifact
     from tracklet.media import Audio, Histogram, Html, Image, Table, Video
     from tracklet.sdk.run import Metric, Run
 
@@ -30,6 +31,7 @@ _MEDIA = ("Audio", "Histogram", "Html", "Image", "Table", "Video")
 
 __all__ = [
     "Api",
+    "Artifact",
     "Audio",
     "AuthenticationError",
     "CommError",
@@ -48,8 +50,10 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "log_artifact",
     "run",
     "summary",
+    "use_artifact",
 ]
 
 
@@ -58,6 +62,21 @@ def log(data: dict[str, Any], step: int | None = None, commit: bool | None = Non
     from tracklet.sdk import lifecycle
 
     lifecycle.require_current("tracklet.log()").log(data, step=step, commit=commit)
+
+
+def log_artifact(artifact_or_path: Any, name: str | None = None, type: str | None = None,
+                 aliases: list[str] | None = None) -> Artifact:
+    """Log an artifact to the current run; see :meth:`Run.log_artifact`."""
+    from tracklet.sdk import lifecycle
+
+    return lifecycle.require_current("tracklet.log_artifact()").log_artifact(artifact_or_path, name, type, aliases)
+
+
+def use_artifact(artifact_or_name: Any, type: str | None = None, aliases: list[str] | None = None) -> Artifact:
+    """Use an artifact in the current run; see :meth:`Run.use_artifact`."""
+    from tracklet.sdk import lifecycle
+
+    return lifecycle.require_current("tracklet.use_artifact()").use_artifact(artifact_or_name, type, aliases)
 
 
 def finish(exit_code: int | None = None) -> None:
@@ -92,6 +111,10 @@ def __getattr__(name: str) -> Any:
         import tracklet.media
 
         return getattr(tracklet.media, name)
+    if name == "Artifact":
+        from tracklet.artifacts.artifact import Artifact
+
+        return Artifact
     if name == "Api":
         from tracklet.api import Api
 

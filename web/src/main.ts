@@ -9,6 +9,8 @@ import { h, message } from "./components/dom";
 import { announcePageShown } from "./components/pageLeft";
 import { forgetKey, storedKey } from "./lib/auth";
 import { formatRoute, parseRoute, type Route } from "./lib/route";
+import { artifactVersionPage } from "./pages/artifactVersion";
+import { artifactsPage } from "./pages/artifacts";
 import { comparePage } from "./pages/compare";
 import { homePage } from "./pages/home";
 import { projectPage } from "./pages/project";
@@ -110,6 +112,12 @@ async function render(): Promise<void> {
         return;
       case "compare":
         show(await comparePage(ctx, route));
+        return;
+      case "artifacts":
+        show(await artifactsPage(ctx, route));
+        return;
+      case "artifact":
+        show(await artifactVersionPage(ctx, route));
         return;
       case "notfound":
         show(h("main", { class: "page" }, message("error", `Nothing at ${route.path}.`)));

@@ -23,6 +23,7 @@ class UploadProgress:
     done: bool = False  # the run ended and everything is acknowledged
     url: str = ""
     files: dict[str, list[int]] = field(default_factory=dict)  # uploaded files: path → [size, mtime_ns]
+    artifact_bytes: int = 0  # artifact bytes sent so far: shows a long upload is moving (not a position)
 
     @classmethod
     def load(cls, run_dir: Path, name: str = PROGRESS_FILE) -> UploadProgress:

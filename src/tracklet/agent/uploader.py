@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from tracklet.agent.artifacts import ArtifactUploads
 from tracklet.agent.progress import PROGRESS_FILE, UploadProgress
 from tracklet.api.transport import ServerError, Transport, retryable
 from tracklet.errors import CommError
@@ -53,6 +54,7 @@ class Uploader:
         self.saw_exit = False
         self.last_contact = 0.0
         self.entity_override: str | None = None  # upload into this entity instead of the recorded one
+        self.artifacts = ArtifactUploads(run_dir, transport, log, lambda: self.progress.save(run_dir, progress_file))
 
     # -- one pass ----------------------------------------------------------------------
 
@@ -105,9 +107,14 @@ class Uploader:
                 break
             batch.append(frame.payload)
             size += len(frame.payload)
-            if record_type(frame) == _FILES:  # a media file: on the server before the record that names it
+            kind = record_type(frame)
+            if kind == _FILES:  # a media file: on the server before the record that names it
                 for entry in decode(frame.seq, frame.payload).body.get("files", []):
                     self._upload_file(entry["path"])
+            elif kind == _ARTIFACT:  # likewise a logged artifact's blobs and version
+                body = decode(frame.seq, frame.payload).body
+                if body.get("action") == "log":
+                    self.artifacts.upload(self.progress, body)
         first_seq = self.unsent[0].seq if self.unsent else self.progress.acked_seq + 1
         last_in_batch = first_seq + len(batch) - 1
         gone = writer_gone and last_in_batch >= (self.unsent[-1].seq if self.unsent else 0)
@@ -231,6 +238,7 @@ class Uploader:
 _START = int(RecordType.START)
 _EXIT = int(RecordType.EXIT)
 _FILES = int(RecordType.FILES)
+_ARTIFACT = int(RecordType.ARTIFACT)
 
 
 def record_type(frame: Frame) -> int:

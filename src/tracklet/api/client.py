@@ -17,7 +17,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import quote
 
 import msgspec
@@ -27,6 +27,10 @@ from tracklet.api.transport import ServerError, Transport
 from tracklet.errors import UsageError
 from tracklet.protocol import from_json_safe
 from tracklet.runlog.metrics import join_path
+
+if TYPE_CHECKING:
+    from tracklet.api.artifacts import ArtifactCollection
+    from tracklet.artifacts.artifact import Artifact
 
 __all__ = ["Api", "File", "Project", "Run", "Runs"]
 
@@ -103,6 +107,39 @@ class Api:
         """One run: ``"entity/project/run_id"``, ``"project/run_id"`` or ``"entity/project/runs/run_id"``."""
         entity, project, run_id = self._path(path, "path", 3)
         return Run(self, self._call("GET", f"/runs/{_quote(entity)}/{_quote(project)}/{_quote(run_id)}"))
+
+    def artifact(self, name: str, type: str | None = None) -> Artifact:
+        """One artifact version: ``"entity/project/name:version"`` or ``"project/name:version"``,
+        ``version`` being ``v3``, an alias such as ``best``, or ``latest`` (the default)."""
+        from tracklet.api import artifacts
+
+        return artifacts.artifact(self, name, type)
+
+    def artifacts(self, type_name: str, name: str) -> list[Artifact]:
+        """Every version of the artifact ``"entity/project/name"`` (of type ``type_name``), newest first."""
+        from tracklet.api import artifacts
+
+        return artifacts.versions(self, type_name, name)
+
+    def artifact_versions(self, type_name: str, name: str) -> list[Artifact]:
+        """The same as :meth:`artifacts` (the original's older name)."""
+        return self.artifacts(type_name, name)
+
+    def artifact_collections(self, project: str, type_name: str | None = None) -> list[ArtifactCollection]:
+        """The artifacts of ``"entity/project"`` (of one type, when given), by name."""
+        from tracklet.api import artifacts
+
+        return artifacts.collections(self, project, type_name)
+
+    def artifact_exists(self, name: str) -> bool:
+        """Whether ``artifact(name)`` finds a version."""
+        try:
+            self.artifact(name)
+        except ServerError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     def _path(self, path: str, argument: str, size: int) -> list[str]:
         parts = _text(path, argument).strip("/").split("/")
@@ -246,6 +283,18 @@ class Run:
     def delete(self) -> None:
         """Delete the run and its history from the server."""
         self._api._call("DELETE", self._url)
+
+    def logged_artifacts(self) -> list[Artifact]:
+        """The artifact versions this run logged."""
+        from tracklet.api import artifacts
+
+        return artifacts.of_run(self._api, self.entity, self.project, self.id, "logged")
+
+    def used_artifacts(self) -> list[Artifact]:
+        """The artifact versions this run used."""
+        from tracklet.api import artifacts
+
+        return artifacts.of_run(self._api, self.entity, self.project, self.id, "used")
 
     def files(self) -> list[File]:
         """The files saved with the run: its code, config and summary files, media, TensorBoard logs."""

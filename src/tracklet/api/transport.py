@@ -7,7 +7,9 @@ again can help.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -44,6 +46,7 @@ def retryable(error: BaseException) -> bool:
 class Transport:
     def __init__(self, base_url: str, api_key: str | None, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
         headers = {"User-Agent": f"tracklet/{__version__}"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
@@ -76,6 +79,24 @@ class Transport:
     def put_bytes(self, path: str, data: bytes) -> Any:
         response = self._send("PUT", path, content=data, headers={"Content-Type": "application/octet-stream"})
         return msgspec.json.decode(response.content)
+
+    def put_stream(self, path: str, chunks: Iterable[bytes], size: int, timeout: float | None = None) -> Any:
+        """Upload ``size`` bytes given as chunks (a file read piece by piece: never all in memory)."""
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        response = self._send("PUT", path, content=chunks, headers=headers, timeout=timeout)
+        return msgspec.json.decode(response.content) if response.content else None
+
+    @contextlib.contextmanager
+    def stream(self, path: str, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
+        """A GET answer whose body is read as it arrives (``response.iter_bytes()``); errors as for ``call``."""
+        try:
+            with self._client.stream("GET", path, headers=headers) as response:  # 30 s per read, not in all
+                if response.status_code >= 400:
+                    response.read()
+                    _raise_for(response)
+                yield response
+        except httpx.HTTPError as exc:
+            raise CommError(f"GET {path}: {exc}", exc) from exc
 
     def download(self, path: str, target: Any) -> int:
         """Stream a GET answer into the file ``target`` (written beside it, then renamed); its size."""

@@ -18,6 +18,8 @@ CHUNK_BYTES = 1024 * 1024
 MAX_ENTRY_PATH = 1024
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_NUMBERED = re.compile(r"v?[0-9]+")  # "v3" and "3" name versions
+RESERVED_ALIASES = frozenset({"latest", "versions"})  # the server's newest version; its listing's path
 
 
 def digest_of(entries: dict[str, dict[str, Any]]) -> str:
@@ -47,6 +49,16 @@ def name_problem(name: Any, what: str, limit: int) -> str | None:
     """Why ``name`` cannot be an artifact's ``what`` (name or type), or None."""
     if not isinstance(name, str) or not 1 <= len(name) <= limit or not _NAME.fullmatch(name):
         return f"artifact {what} must be 1 to {limit} letters, digits, '-', '_' or '.', got {name!r}"
+    return None
+
+
+def alias_problem(alias: Any) -> str | None:
+    """Why ``alias`` cannot name a version (``latest`` aside, which the server keeps), or None."""
+    problem = name_problem(alias, "alias", 128)
+    if problem:
+        return problem
+    if _NUMBERED.fullmatch(alias) or alias in RESERVED_ALIASES:
+        return f"{alias!r} cannot be an alias: it reads as a version"
     return None
 
 

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 
 from tracklet.__about__ import __version__
-from tracklet.cli import account_commands, local_commands, server_commands, sync_commands, ui_commands
+from tracklet.cli import (account_commands, artifact_commands, local_commands, server_commands, sync_commands,
+                          ui_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     account_commands.add_commands(commands)
     sync_commands.add_commands(commands)
     ui_commands.add_commands(commands)
+    artifact_commands.add_commands(commands)
     return parser
 
 

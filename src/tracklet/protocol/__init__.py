@@ -225,6 +225,105 @@ class ApiKeyInfo(msgspec.Struct, kw_only=True):
     revoked_at: float | None
 
 
+# -- artifacts (docs/artifacts.md) -----------------------------------------------------------
+
+
+class ArtifactCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A version of ``…/{name}/versions``: the same ``digest`` as an existing version is that version.
+
+    ``manifest`` is ``{"version": 1, "entries": {path: {"digest", "size", "ref"?}}}``
+    (``tracklet.artifacts.manifest``); ``digest`` must be ``manifest.digest_of(entries)``.
+    ``run_id``: the run of the same project that logged it.
+    """
+
+    type: str
+    description: str | None = None
+    metadata: dict[str, Any] = {}
+    aliases: list[str] = []
+    manifest: dict[str, Any]
+    digest: str
+    run_id: str | None = None
+
+
+class ArtifactVersion(msgspec.Struct, kw_only=True):
+    """One version of an artifact. ``manifest`` is null in listings. ``logged_by`` and ``used_by`` are
+    run ids; a run of another project than the artifact's is written ``entity/project/run_id``."""
+
+    entity: str
+    project: str
+    name: str
+    type: str
+    version: str  # "v3"
+    index: int  # 3
+    digest: str
+    description: str | None
+    metadata: dict[str, Any]
+    aliases: list[str]  # "latest" (the server's) on the newest version, then the users' aliases
+    size: int  # bytes of every entry, references included
+    file_count: int
+    created_at: float
+    logged_by: str | None
+    used_by: list[str]
+    manifest: dict[str, Any] | None
+
+
+class ArtifactSummary(msgspec.Struct, kw_only=True):
+    """An artifact (a collection of versions) in a project's listing."""
+
+    name: str
+    type: str
+    description: str | None
+    versions: int
+    latest: str | None  # "v3"; null once every version is deleted
+    updated_at: float
+
+
+class ArtifactUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A PATCH of a version. ``aliases``: the version's aliases from now on (each moves from the version
+    that had it; ``latest`` is the server's: naming it on another version than the newest is a 400)."""
+
+    aliases: list[str] | None = None
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class BlobsMissing(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    digests: list[str]  # SHA-256 hex digests
+
+
+class BlobsMissingReply(msgspec.Struct, kw_only=True):
+    missing: list[str]  # those of the request's digests the server lacks, in the request's order
+
+
+class BlobInfo(msgspec.Struct, kw_only=True):
+    """The answer of ``PUT /blobs/{sha256}`` (201 stored, 200 already there)."""
+
+    digest: str
+    size: int
+
+
+class BlobPart(msgspec.Struct, kw_only=True):
+    n: int
+    size: int
+
+
+class BlobParts(msgspec.Struct, kw_only=True):
+    parts: list[BlobPart]  # by n
+
+
+class BlobComplete(msgspec.Struct, kw_only=True):
+    parts: int  # how many parts were joined
+
+
+class GcReport(msgspec.Struct, kw_only=True):
+    """Blobs no version references (and older than ``older_than``): how many, their bytes, and
+    whether they were deleted (false on a dry run)."""
+
+    blobs: int
+    bytes: int
+    deleted: bool
+
+
 def json_safe(value: Any) -> Any:
     """JSON cannot hold NaN or infinities: they travel as the strings "NaN", "Infinity", "-Infinity"."""
     if type(value) is float and not math.isfinite(value):

@@ -108,15 +108,16 @@ def wait_for_upload(run_dir: Path, last_seq: int, timeout: float, printer: Print
     from tracklet.agent.progress import UploadProgress
 
     started = last_progress = time.monotonic()
-    acked_before = -1
+    seen_before: tuple[int, int] = (-1, -1)
     shown = False
     while True:
-        acked = UploadProgress.load(run_dir).acked_seq
+        progress = UploadProgress.load(run_dir)
+        acked = progress.acked_seq
         now = time.monotonic()
         if acked >= last_seq:
             return True
-        if acked != acked_before:
-            acked_before, last_progress = acked, now
+        if (acked, progress.artifact_bytes) != seen_before:  # records acknowledged, or artifact bytes sent
+            seen_before, last_progress = (acked, progress.artifact_bytes), now
         stalled = now - last_progress > STALLED_SECONDS
         if now - started > timeout or stalled:
             reason = "the server is not answering" if stalled else f"it did not finish within {timeout:g} s"

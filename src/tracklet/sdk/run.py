@@ -10,11 +10,12 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from tracklet.errors import Error, UsageError
 from tracklet.runlog import Record, RecordType, RunLogWriter, RunState, encode, encode_history
 from tracklet.runlog.metrics import SUMMARY_OPS, Path as MetricPath
+from tracklet.sdk.artifact_writer import ArtifactWriter
 from tracklet.sdk.config import Config
 from tracklet.sdk.files import RunFiles, FileKeeper, close_logger
 from tracklet.sdk.media_writer import DiscardFiles, MediaWriter
@@ -22,6 +23,9 @@ from tracklet.sdk.printer import Printer
 from tracklet.sdk.summary import Summary
 from tracklet.sdk.values import prepare_row
 from tracklet.settings import Settings, _tags
+
+if TYPE_CHECKING:
+    from tracklet.artifacts.artifact import Artifact
 
 
 class Service(Protocol):
@@ -90,6 +94,8 @@ class Run:
         self._fork_warned = False
         self._services: list[Service] = []  # console capture, system monitor: stopped before the exit record
         self._keeper: FileKeeper | None = None
+        self._artifacts = ArtifactWriter(printer.warn)  # stages logged artifacts; its thread starts on first use
+        self._staged_files: dict[Any, str] = {}  # files this run staged: (device, inode, size, mtime) → digest
         self._steps_from: str | None = None  # an integration (TensorBoard) that sets the steps
         self._step_warned = False
         if files is not None:
@@ -375,6 +381,56 @@ class Run:
     def _step_metrics(self) -> set[str]:
         return {d["step_metric"] for d in self._state.rules.definitions.values() if d.get("step_metric")}
 
+    # -- artifacts (docs/artifacts.md) -------------------------------------------------
+
+    def log_artifact(self, artifact_or_path: Artifact | str | os.PathLike[str], name: str | None = None,
+                     type: str | None = None, aliases: Sequence[str] | None = None) -> Artifact:
+        """Log an artifact as an output of this run.
+
+        Returns at once: the files are hashed and staged in the run directory on a background
+        thread (``finish()`` waits for it), then uploaded by the agent. Logging contents identical
+        to an existing version of the same name makes no new version.
+
+        Args:
+            artifact_or_path: a :class:`tracklet.Artifact`, or the path of a file or folder
+                (or a ``file://``, ``s3://``, ``http(s)://`` URI) to log as one.
+            name: for a path: the artifact's name (default ``run-<run id>-<file name>``).
+            type: for a path: the artifact's type (default ``"unspecified"``).
+            aliases: names for this version besides ``latest``, e.g. ``["best"]``.
+
+        Returns:
+            The :class:`tracklet.Artifact`; ``artifact.wait()`` returns once the server has it.
+        """
+        if self._finished:
+            raise self._finished_error("log_artifact")
+        from tracklet.sdk.run_artifacts import log_artifact
+
+        return log_artifact(self, artifact_or_path, name, type, aliases)
+
+    def use_artifact(self, artifact_or_name: Artifact | str, type: str | None = None,
+                     aliases: Sequence[str] | None = None) -> Artifact:
+        """Declare that this run uses an artifact version, and get it.
+
+        Online, the server is asked for the version (``CommError`` when it cannot be reached);
+        offline, the versions logged by the runs of the same ``tracklet/`` folder are searched
+        (``latest`` or an alias).
+
+        Args:
+            artifact_or_name: ``"name:latest"``, ``"name:v3"``, ``"name:<alias>"``,
+                ``"project/name:v3"`` or ``"entity/project/name:v3"`` (no version: ``latest``), or a
+                logged :class:`tracklet.Artifact`.
+            type: the type the artifact must have.
+            aliases: aliases to give the version on the server.
+
+        Returns:
+            The :class:`tracklet.Artifact`, read-only; ``download()`` fetches its files.
+        """
+        if self._finished:
+            raise self._finished_error("use_artifact")
+        from tracklet.sdk.run_artifacts import use_artifact
+
+        return use_artifact(self, artifact_or_name, type, aliases)
+
     # -- config, summary, run attributes -----------------------------------------------
 
     def _config_changed(self, changes: dict[str, Any]) -> None:
@@ -414,6 +470,7 @@ class Run:
         self._keeper = None
         self._media = self.summary._files = DiscardFiles()
         self._services = []
+        self._artifacts = ArtifactWriter(self._printer.warn)  # the parent's thread is not in the child
         self._forked_child = True
 
     def _emit(self, kind: RecordType, body: dict[str, Any]) -> None:
@@ -454,6 +511,7 @@ class Run:
             service.stop()
         if isinstance(self._media, MediaWriter):
             self._media.close()  # its files records come before the exit record
+        self._artifacts.close()  # so do the artifact records
         timestamp = time.time()
         runtime = self._state.runtime_at(timestamp)
         self._record(RecordType.EXIT, {"exit_code": code, "timestamp": timestamp, "runtime": runtime})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
@@ -16,7 +16,7 @@ from tracklet.server.errors import ApiError
 from tracklet.server.http import JSON
 from tracklet.server import openapi, ui
 from tracklet.server.blobs import Blobs
-from tracklet.server.routes import accounts, context, events, files, history, runs
+from tracklet.server.routes import accounts, artifacts, blobs as blob_routes, context, events, files, history, runs
 from tracklet.server.store import Store
 from tracklet.server.store.accounts import User
 
@@ -47,13 +47,16 @@ def create_app(store: Store, blobs: Blobs | None = None, *, allow_anonymous: boo
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi_document, methods=["GET"]),
         *accounts.routes, *runs.routes, *history.routes, *events.routes, *files.routes, *context.routes,
+        *artifacts.routes, *blob_routes.routes,
     ]
     app = Starlette(
         routes=[Mount(API_PREFIX, routes=api_routes), Mount("", app=ui.WebUI())],
         exception_handlers={ApiError: api_error, HTTPException: http_error},
         # A panel's series of 100 runs is megabytes of JSON: level 1 keeps ~47% of it at ~10 ms a
         # megabyte (the default level 9 takes ~1 s). The events stream is never compressed.
-        middleware=[Middleware(GZipMiddleware, minimum_size=1400, compresslevel=1)],
+        # Binary downloads (artifact files, model weights) go as they are: compressing them costs a core.
+        middleware=[Middleware(GZipMiddleware, minimum_size=1400, compresslevel=1,
+                               exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream"))],
     )
     app.state.store = store
     app.state.blobs = blobs

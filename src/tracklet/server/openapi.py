@@ -63,6 +63,33 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Any, Any]] = {
     ("GET", "/runs/{entity}/{project}/{run_id}/console"): (
         "Console output lines after line number `after` (-1: from the start), at most `limit`", None, None),
     ("GET", "/events"): ("Server-sent events: which runs changed (entity, project)", None, None),
+    # artifacts (docs/artifacts.md)
+    ("POST", "/artifacts/{entity}/{project}/blobs/missing"): ("The blobs of a list the store lacks",
+                                                              p.BlobsMissing, p.BlobsMissingReply),
+    ("PUT", "/blobs/{sha256}"): ("Upload a blob (the body, streamed; 201 stored, 200 already there; 400 if its "
+                                 "SHA-256 differs)", None, p.BlobInfo),
+    ("PUT", "/blobs/{sha256}/parts/{n}"): ("Upload part n (from 0, at most 64 MiB) of a large blob", None, p.BlobPart),
+    ("GET", "/blobs/{sha256}/parts"): ("The parts of a blob stored so far (to resume an upload)", None, p.BlobParts),
+    ("POST", "/blobs/{sha256}/complete"): ("Join a blob's parts (400 if the joined SHA-256 differs)", None,
+                                           p.BlobComplete),
+    ("GET", "/artifacts/{entity}/{project}"): ("The project's artifacts (type=)", None, list[p.ArtifactSummary]),
+    ("POST", "/artifacts/{entity}/{project}/{name}/versions"): (
+        "Create a version (201), or find the one with the same digest (200)", p.ArtifactCreate, p.ArtifactVersion),
+    ("GET", "/artifacts/{entity}/{project}/{name}/versions"): ("An artifact's versions, newest first, without "
+                                                               "manifests", None, list[p.ArtifactVersion]),
+    ("GET", "/artifacts/{entity}/{project}/{name}/{version}"): (
+        "One version with its manifest (version: v3, 3, an alias or latest)", None, p.ArtifactVersion),
+    ("PATCH", "/artifacts/{entity}/{project}/{name}/{version}"): ("Set a version's aliases, description or metadata",
+                                                                  p.ArtifactUpdate, p.ArtifactVersion),
+    ("DELETE", "/artifacts/{entity}/{project}/{name}/{version}"): (
+        "Delete a version (409 while it has aliases but latest, unless delete_aliases=true)", None, None),
+    ("GET", "/artifacts/{entity}/{project}/{name}/{version}/files/{path}"): (
+        "One file of a version (supports Range)", None, None),
+    ("GET", "/runs/{entity}/{project}/{run_id}/artifacts"): (
+        "The versions a run logged or used (direction=logged|used)", None, list[p.ArtifactVersion]),
+    ("POST", "/admin/artifacts/gc"): (
+        "Administrators: blobs no version references, older than older_than seconds (default 3600); deleted "
+        "unless dry_run=true", None, p.GcReport),
 }
 
 

@@ -19,10 +19,92 @@ export interface ApiKeyInfo {
   revoked_at: number | null;
 }
 
+/** A version of ``…/{name}/versions``: the same ``digest`` as an existing version is that version. ``manifest`` is ``{"version": 1, "entries": {path: {"digest", "size", "ref"?}}}`` (``tracklet.artifacts.manifest``); ``digest`` must be ``manifest.digest_of(entries)``. ``run_id``: the run of the same project that logged it. */
+export interface ArtifactCreate {
+  type: string;
+  description?: string | null;
+  metadata?: Record<string, unknown>;
+  aliases?: Array<string>;
+  manifest: Record<string, unknown>;
+  digest: string;
+  run_id?: string | null;
+}
+
+/** An artifact (a collection of versions) in a project's listing. */
+export interface ArtifactSummary {
+  name: string;
+  type: string;
+  description: string | null;
+  versions: number;
+  latest: string | null;
+  updated_at: number;
+}
+
+/** A PATCH of a version. ``aliases``: the version's aliases from now on (each moves from the version that had it; ``latest`` is the server's: naming it on another version than the newest is a 400). */
+export interface ArtifactUpdate {
+  aliases?: Array<string> | null;
+  description?: string | null;
+  metadata?: Record<string, unknown> | null;
+}
+
+/** One version of an artifact. ``manifest`` is null in listings. ``logged_by`` and ``used_by`` are run ids; a run of another project than the artifact's is written ``entity/project/run_id``. */
+export interface ArtifactVersion {
+  entity: string;
+  project: string;
+  name: string;
+  type: string;
+  version: string;
+  index: number;
+  digest: string;
+  description: string | null;
+  metadata: Record<string, unknown>;
+  aliases: Array<string>;
+  size: number;
+  file_count: number;
+  created_at: number;
+  logged_by: string | null;
+  used_by: Array<string>;
+  manifest: Record<string, unknown> | null;
+}
+
+export interface BlobComplete {
+  parts: number;
+}
+
+/** The answer of ``PUT /blobs/{sha256}`` (201 stored, 200 already there). */
+export interface BlobInfo {
+  digest: string;
+  size: number;
+}
+
+export interface BlobPart {
+  n: number;
+  size: number;
+}
+
+export interface BlobParts {
+  parts: Array<BlobPart>;
+}
+
+export interface BlobsMissing {
+  digests: Array<string>;
+}
+
+export interface BlobsMissingReply {
+  missing: Array<string>;
+}
+
 export interface Entity {
   name: string;
   kind: string;
   role?: string;
+}
+
+/** Blobs no version references (and older than ``older_than``): how many, their bytes, and whether they were deleted (false on a dry run). */
+export interface GcReport {
+  blobs: number;
+  bytes: number;
+  deleted: boolean;
 }
 
 export interface Health {
@@ -187,7 +269,20 @@ export interface Viewer {
 
 /** Every API path, as the server describes it (for reference and tests). */
 export const API_PATHS = [
+  "POST /api/v1/admin/artifacts/gc",
   "POST /api/v1/anonymous",
+  "GET /api/v1/artifacts/{entity}/{project}",
+  "POST /api/v1/artifacts/{entity}/{project}/blobs/missing",
+  "GET /api/v1/artifacts/{entity}/{project}/{name}/versions",
+  "POST /api/v1/artifacts/{entity}/{project}/{name}/versions",
+  "DELETE /api/v1/artifacts/{entity}/{project}/{name}/{version}",
+  "GET /api/v1/artifacts/{entity}/{project}/{name}/{version}",
+  "PATCH /api/v1/artifacts/{entity}/{project}/{name}/{version}",
+  "GET /api/v1/artifacts/{entity}/{project}/{name}/{version}/files/{path}",
+  "PUT /api/v1/blobs/{sha256}",
+  "POST /api/v1/blobs/{sha256}/complete",
+  "GET /api/v1/blobs/{sha256}/parts",
+  "PUT /api/v1/blobs/{sha256}/parts/{n}",
   "GET /api/v1/entities/{entity}/projects",
   "GET /api/v1/events",
   "GET /api/v1/health",
@@ -203,6 +298,7 @@ export const API_PATHS = [
   "DELETE /api/v1/runs/{entity}/{project}/{run_id}",
   "GET /api/v1/runs/{entity}/{project}/{run_id}",
   "PATCH /api/v1/runs/{entity}/{project}/{run_id}",
+  "GET /api/v1/runs/{entity}/{project}/{run_id}/artifacts",
   "GET /api/v1/runs/{entity}/{project}/{run_id}/console",
   "GET /api/v1/runs/{entity}/{project}/{run_id}/files",
   "GET /api/v1/runs/{entity}/{project}/{run_id}/files/{path}",

@@ -30,6 +30,20 @@ export function formatDate(time: number): string {
   return `${t.getFullYear()}-${p(t.getMonth() + 1)}-${p(t.getDate())} ${p(t.getHours())}:${p(t.getMinutes())}`;
 }
 
+/** A size in bytes as "812 B", "1.5 KiB", "3.2 MiB" or "1.1 GiB" (binary units, one decimal). */
+export function formatBytes(size: number): string {
+  if (!Number.isFinite(size) || size < 0) return "–";
+  if (size < 1024) return `${size} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = size / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
 /** A JSON number as the API sends it (non-finite values are the strings "NaN", "Infinity", "-Infinity"). */
 export function toNumber(value: unknown): number {
   if (typeof value === "number") return value;

@@ -17,6 +17,13 @@ describe("routes", () => {
     expect(formatRoute({ page: "compare", entity: "e", project: "p", runs: ["a", "b"] })).toBe("/e/p/compare?runs=a,b");
     expect(parseRoute("/e/p/compare", "?x=1&runs=a%2Cb,c")).toEqual({ page: "compare", entity: "e", project: "p", runs: ["a,b", "c"] });
     expect(parseRoute("/a/b/runs").page).toBe("notfound");
+    expect(parseRoute("/e/p/artifacts")).toEqual({ page: "artifacts", entity: "e", project: "p" });
+    expect(parseRoute("/e/p/artifacts/mnist")).toEqual({ page: "artifacts", entity: "e", project: "p", name: "mnist" });
+    expect(parseRoute("/e/p/artifacts/mnist/v3")).toEqual({
+      page: "artifact", entity: "e", project: "p", name: "mnist", version: "v3",
+    });
+    expect(parseRoute("/e/p/artifacts/mnist/v3/x").page).toBe("notfound");
+    expect(parseRoute("/e/artifacts")).toEqual({ page: "project", entity: "e", project: "artifacts" });
     expect(parseRoute("/%E0%A4%A").page).toBe("notfound");
   });
 
@@ -38,6 +45,10 @@ describe("routes", () => {
       { page: "run", entity: "e", project: "p", runId: "r1" },
       { page: "run", entity: "ü ?&", project: "a/b#c", runId: "id/with ?#%" },
       { page: "compare", entity: "e", project: "p", runs: ["a", "b", "c"] },
+      { page: "artifacts", entity: "e", project: "p" },
+      { page: "artifacts", entity: "ü ?&", project: "a/b#c", name: "mnist.v-1_x" },
+      { page: "artifact", entity: "e", project: "p", name: "mnist", version: "latest" },
+      { page: "artifact", entity: "ü ?&", project: "a/b#c", name: "a b", version: "v12" },
       { page: "compare", entity: "ü ?&", project: "a/b#c", runs: ["id,with comma", "x+y &=?#%"] },
       { page: "project", entity: "e", project: "p", q: "a", group: "tags",
         filters: [{ column: "config.lr", op: "gt", value: "0.01" }, { column: "tags", op: "has", value: "a,b & c~d" },

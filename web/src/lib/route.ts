@@ -8,6 +8,10 @@ export type Route =
   | ({ page: "project"; entity: string; project: string } & Partial<WorkspaceState>)
   | { page: "run"; entity: string; project: string; runId: string }
   | { page: "compare"; entity: string; project: string; runs: string[] }
+  /** A project's artifacts by type; with `name`, that artifact's versions too. */
+  | { page: "artifacts"; entity: string; project: string; name?: string }
+  /** One version of an artifact; `version` is "v3", an alias or "latest". */
+  | { page: "artifact"; entity: string; project: string; name: string; version: string }
   | { page: "notfound"; path: string };
 
 /** A project workspace's shareable state (the query string of /{entity}/{project}); in a Route,
@@ -91,6 +95,11 @@ export function parseRoute(pathname: string, search = ""): Route {
     const [entity, project] = decoded as [string, string];
     return { page: "compare", entity, project, runs: idList(search, "runs") ?? [] };
   }
+  if (decoded.length >= 3 && decoded.length <= 5 && decoded[2] === "artifacts") {
+    const [entity, project, , name, version] = decoded as [string, string, string, string?, string?];
+    if (name !== undefined && version !== undefined) return { page: "artifact", entity, project, name, version };
+    return name !== undefined ? { page: "artifacts", entity, project, name } : { page: "artifacts", entity, project };
+  }
   if (decoded.length === 4 && decoded[2] === "runs") {
     const [entity, project, , runId] = decoded as [string, string, string, string];
     return { page: "run", entity, project, runId };
@@ -161,6 +170,12 @@ export function formatRoute(route: Route): string {
       return `/${enc(route.entity)}/${enc(route.project)}/runs/${enc(route.runId)}`;
     case "compare":
       return `/${enc(route.entity)}/${enc(route.project)}/compare?${formatList("runs", route.runs)}`;
+    case "artifacts": {
+      const base = `/${enc(route.entity)}/${enc(route.project)}/artifacts`;
+      return route.name !== undefined ? `${base}/${enc(route.name)}` : base;
+    }
+    case "artifact":
+      return `/${enc(route.entity)}/${enc(route.project)}/artifacts/${enc(route.name)}/${enc(route.version)}`;
     case "notfound":
       return route.path;
   }

@@ -10,6 +10,7 @@ import type { PageContext } from "../components/context";
 import { h, message } from "../components/dom";
 import { mediaPanelsView } from "../components/mediaPanels";
 import { panelsView } from "../components/panels";
+import { projectTabs } from "../components/projectTabs";
 import { runsTable, type TableState } from "../components/runsTable";
 import { chartKeys } from "../lib/panelKeys";
 import { formatRoute, type Route, type WorkspaceState, workspaceState } from "../lib/route";
@@ -28,7 +29,8 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   let runs = await ctx.api.runs(entity, project);
   const page = h("main", { class: "page workspace" },
     h("p", { class: "crumbs" }, ctx.link({ page: "home" }, "Projects"), ` / ${entity} /`),
-    h("h1", {}, project));
+    h("h1", {}, project),
+    projectTabs(ctx, entity, project, "workspace"));
   if (runs.length === 0) {
     // A project is often opened as its first run starts: show it once it has one.
     page.append(message("empty", "No runs in this project yet: they appear here as they start."));

@@ -1,5 +1,5 @@
 // One run: overview (with editable tags and notes), config, summary, its charts and media, system
-// metrics, console output (a live tail while it runs) and files.
+// metrics, console output (a live tail while it runs), files, and the artifacts it logged and used.
 
 import { mediaTypesOf } from "../api/media";
 import { RunApi, type SystemMetrics } from "../api/run";
@@ -12,10 +12,12 @@ import { consoleView } from "../components/consoleView";
 import type { PageContext } from "../components/context";
 import { h, message } from "../components/dom";
 import { filesList } from "../components/filesList";
+import { labelsEditor } from "../components/labelsEditor";
 import { mediaPanelsView } from "../components/mediaPanels";
 import { notesEditor } from "../components/notesEditor";
 import { panelsView } from "../components/panels";
-import { tagsEditor } from "../components/tagsEditor";
+import { runArtifactsView } from "../components/runArtifacts";
+import { section } from "../components/section";
 import { keyValueTree } from "../components/tree";
 import { formatDate, formatDuration } from "../lib/format";
 import { runtimeOf } from "../lib/runColumns";
@@ -71,6 +73,7 @@ export async function runPage(ctx: PageContext, entity: string, project: string,
   const output = consoleView(runApi);
   page.append(section("Console output", output.element));
   page.append(section("Files", filesList(runApi, files)));
+  page.append(section("Artifacts", runArtifactsView(ctx, entity, project, runId)));
 
   const [system] = await Promise.all([
     runApi.system(),
@@ -108,11 +111,6 @@ export async function runPage(ctx: PageContext, entity: string, project: string,
     setTimeout(() => void poll(), STATE_POLL_MS);
   }
   return page;
-}
-
-function section(title: string, ...body: Node[]): HTMLElement {
-  const id = title.toLowerCase().replace(/[^a-z]+/g, "-");
-  return h("section", { class: "run-section", "data-testid": `section-${id}` }, h("h2", {}, title), ...body);
 }
 
 function overview(
@@ -154,7 +152,8 @@ function overview(
       ctx.link({ page: "run", entity: run.entity, project: run.project, runId: branch["run_id"] }, branch["run_id"]),
       typeof branch["step"] === "number" ? ` at step ${branch["step"]}` : ""));
   }
-  add("Tags", "tags", tagsEditor(run.tags, async (tags) => (await runApi.update({ tags })).tags));
+  add("Tags", "tags", labelsEditor({ noun: "tag", plural: "tags", initial: run.tags,
+                                     save: async (tags) => (await runApi.update({ tags })).tags }));
   add("Notes", "notes", notesEditor(run.notes, async (notes) => (await runApi.update({ notes })).notes));
   return h("table", { class: "overview", "data-testid": "overview" }, h("tbody", {},
     rows.map(([label, testid, value]) => h("tr", { "data-testid": `overview-${testid}` }, h("th", {}, label),

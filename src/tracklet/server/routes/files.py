@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import mimetypes
+from pathlib import Path
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse
@@ -45,17 +48,28 @@ INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp
                 "application/json", "text/plain")
 
 
-async def download(request: Request) -> FileResponse:
-    """A run file with its content type; never runnable as a page of the UI's origin (sandboxed, not sniffed)."""
-    path = safe_path(request.path_params["path"])
-    key = await _run_key(request)
-    response = FileResponse(await run_in_threadpool(blobs(request).get, key, path))
+def file_response(target: Path, name: str, binary: bool = False) -> FileResponse:
+    """The file at ``target``, served as a file called ``name`` (its content type follows the name;
+    Range requests are answered): never runnable as a page of the UI's origin (sandboxed, not sniffed).
+    ``binary``: a type other than text or one a browser shows is sent as ``application/octet-stream``
+    (never compressed): artifacts are often weights whose extension the system's table gets wrong
+    (``.pt``: a SNES page table)."""
+    media_type = mimetypes.guess_type(name)[0]
+    if binary and not (media_type or "").startswith((*INLINE_TYPES, "text/")):
+        media_type = "application/octet-stream"
+    response = FileResponse(target, media_type=media_type or "text/plain")
     content_type = response.media_type or ""
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "sandbox"
     if not content_type.startswith(INLINE_TYPES):
         response.headers["Content-Disposition"] = "attachment"
     return response
+
+
+async def download(request: Request) -> FileResponse:
+    path = safe_path(request.path_params["path"])
+    key = await _run_key(request)
+    return file_response(await run_in_threadpool(blobs(request).get, key, path), path)
 
 
 async def listing(request: Request) -> JSON:

@@ -55,7 +55,8 @@ async def upload_records(request: Request) -> JSON:
 
     def work() -> RecordAck:
         with store(request).transaction() as conn:
-            last = runs.append_records(conn, _path_ref(request, conn, user), request.path_params["run_id"], batch)
+            last = runs.append_records(conn, _path_ref(request, conn, user), request.path_params["run_id"], batch,
+                                       user)
         return RecordAck(last_seq=last)
 
     return JSON(await run_in_threadpool(work))

@@ -21,7 +21,7 @@ from tracklet.runlog.metrics import Aggregate, join_path, split_name
 from tracklet.runlog.state import RunState, persist, restore, set_path
 from tracklet.server.errors import BadRequest, Conflict, NotFound
 from tracklet.server.store import context, series
-from tracklet.server.store.accounts import _new_id
+from tracklet.server.store.accounts import User, _new_id
 from tracklet.server.store.schema import entities, projects, runs
 from tracklet.settings import RunMoment
 
@@ -265,8 +265,9 @@ def _reply(row: Row[Any], resumed: bool) -> dict[str, Any]:
 # -- ingest -----------------------------------------------------------------------------
 
 
-def append_records(conn: Connection, ref: RunRef, run_id: str, batch: RecordBatch) -> int:
-    """Store a batch; return the run's new ``last_seq``. Nothing is stored if any record is invalid."""
+def append_records(conn: Connection, ref: RunRef, run_id: str, batch: RecordBatch, user: User | None = None) -> int:
+    """Store a batch; return the run's new ``last_seq``. Nothing is stored if any record is invalid.
+    ``user`` (the uploader) decides which entities' artifacts a ``use`` record may name."""
     row = require_run(conn, ref, run_id, lock=True)
     last = row.last_seq
     if batch.first_seq < 1:
@@ -287,6 +288,7 @@ def append_records(conn: Connection, ref: RunRef, run_id: str, batch: RecordBatc
     objects: dict[tuple[int, str], bytes] = {}
     samples: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
+    uses: list[dict[str, Any]] = []
     exited = False
     for offset, payload in enumerate(new):
         seq = last + 1 + offset
@@ -301,6 +303,8 @@ def append_records(conn: Connection, ref: RunRef, run_id: str, batch: RecordBatc
             samples.append(record.body)
         elif record.type is RecordType.OUTPUT:
             lines.append(record.body)
+        elif record.type is RecordType.ARTIFACT and type(record.body) is dict and record.body.get("action") == "use":
+            uses.append(record.body)  # "log" needs nothing: the agent created the version before sending it
         elif record.type is RecordType.EXIT:
             exited = True
         elif record.type is RecordType.START:
@@ -312,6 +316,10 @@ def append_records(conn: Connection, ref: RunRef, run_id: str, batch: RecordBatc
         context.append_lines(conn, row.pk, lines)
     if objects:
         series.append_objects(conn, row.pk, row.segment, [(s, k, v) for (s, k), v in objects.items()])
+    if uses:
+        from tracklet.server.store import artifacts  # it imports this module
+
+        artifacts.record_uses(conn, ref, row.pk, uses, user)
 
     if state.exit_code is not None and exited:
         run_state, exit_code = ("finished" if state.exit_code == 0 else "failed"), state.exit_code

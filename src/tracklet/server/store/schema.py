@@ -189,3 +189,80 @@ console_lines = Table(
     Column("stream", String(8), nullable=False),  # "stdout" | "stderr"
     Column("text", Text, nullable=False),
 )
+
+# -- artifacts (docs/artifacts.md) ------------------------------------------------------------
+
+# Content-addressed files, stored once per deployment (``<files>/blobs/<sha256[:2]>/<sha256>``).
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    # last uploaded, or found by …/blobs/missing: gc spares recent blobs (a version of them may be coming)
+    Column("created_at", Float, nullable=False),
+)
+
+# An artifact: the collection of a project's versions of one name.
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("description", Text),
+    Column("next_index", Integer, nullable=False, default=0),  # never reused: v3 always means one content
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("project_id", "name"),
+)
+
+artifact_versions = Table(
+    "artifact_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("artifact_id", Integer, ForeignKey("artifacts.id", ondelete="CASCADE"), nullable=False),
+    Column("index", Integer, nullable=False),  # "v3" is index 3
+    Column("digest", String(64), nullable=False),  # the manifest digest
+    Column("description", Text),
+    Column("metadata", JSON, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("file_count", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("logged_by_run_pk", Integer, ForeignKey("runs.pk", ondelete="SET NULL")),
+    UniqueConstraint("artifact_id", "index"),
+)
+Index("artifact_versions_by_digest", artifact_versions.c.artifact_id, artifact_versions.c.digest)
+Index("artifact_versions_by_run", artifact_versions.c.logged_by_run_pk)
+
+# A version's manifest, one row per entry; ``ref`` is set for references (not stored blobs).
+artifact_entries = Table(
+    "artifact_entries",
+    metadata,
+    Column("version_id", Integer, ForeignKey("artifact_versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("path", String(1024), primary_key=True),
+    Column("digest", Text, nullable=False),  # a blob's SHA-256; for a reference, its checksum (ETag, …)
+    Column("size", BigInteger, nullable=False),
+    Column("ref", Text),
+)
+Index("artifact_entries_by_digest", artifact_entries.c.digest)  # gc: is a blob referenced?
+
+# Users' aliases ("best", "prod"): one version per alias per artifact. "latest" is not stored:
+# it is always the version with the highest index.
+artifact_aliases = Table(
+    "artifact_aliases",
+    metadata,
+    Column("artifact_id", Integer, ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("alias", String(128), primary_key=True),
+    Column("version_id", Integer, ForeignKey("artifact_versions.id", ondelete="CASCADE"), nullable=False),
+)
+Index("artifact_aliases_by_version", artifact_aliases.c.version_id)
+
+# Lineage: the runs that used a version (use_artifact).
+artifact_usage = Table(
+    "artifact_usage",
+    metadata,
+    Column("version_id", Integer, ForeignKey("artifact_versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+)
+Index("artifact_usage_by_run", artifact_usage.c.run_pk)
