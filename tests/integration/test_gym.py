@@ -108,7 +108,7 @@ def test_offline_videos_are_uploaded_by_sync(server: ServerProcess, workdir: Pat
 
 
 def test_the_key_is_video_n_when_the_path_holds_one(workdir: Path) -> None:
-    from tracklet.integrations.gym import video_key
+    from tracklet.integration.gym import video_key
 
     # old gym's Monitor: openaigym.video.<monitor>.<pid>.video<episode>.mp4
     assert video_key("/runs/openaigym.video.3.1234.video000000.mp4") == "video.3"

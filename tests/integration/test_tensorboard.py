@@ -20,7 +20,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import tracklet
 from tests.conftest import ServerProcess, history_rows, only_run
-from tracklet.integrations.tensorboard import namespace, tag_key
+from tracklet.integration.tensorboard import namespace, tag_key
 
 SPECIAL = {"_step", "_runtime", "_timestamp", "global_step"}
 

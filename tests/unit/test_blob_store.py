@@ -6,13 +6,24 @@ import asyncio
 import hashlib
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
 from tracklet.server.blobs import LocalBlobs
 from tracklet.server.errors import BadRequest, NotFound
+
+T = TypeVar("T")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end on a thread of its own: in one pytest session with the browser
+    tests, Playwright's loop is already running on this thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:
@@ -23,7 +34,7 @@ async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:
 def test_a_blob_is_staged_hashed_and_kept_under_its_digest(tmp_path: Path) -> None:
     store = LocalBlobs(tmp_path)
     content = [b"x" * 700_000, b"y" * 700_000, b"z"]  # crosses the megabyte flushed at a time
-    staged = asyncio.run(store.stage(chunks_of(*content)))
+    staged = run(store.stage(chunks_of(*content)))
     digest = hashlib.sha256(b"".join(content)).hexdigest()
     assert (staged.sha256, staged.size) == (digest, 1_400_001)
     with pytest.raises(NotFound):
@@ -43,13 +54,13 @@ def test_parts_are_listed_and_joined_in_order(tmp_path: Path) -> None:
     store = LocalBlobs(tmp_path)
     digest = hashlib.sha256(b"ab" * 3 + b"c").hexdigest()
     for n, part in [(1, b"abab"), (0, b"ab"), (2, b"c")]:
-        assert asyncio.run(store.put_part(digest, n, chunks_of(part))) == len(part)
+        assert run(store.put_part(digest, n, chunks_of(part))) == len(part)
     assert store.parts(digest) == [(0, 2), (1, 4), (2, 1)]
     staged, count = store.join_parts(digest)
     assert (staged.sha256, staged.size, count) == (digest, 7, 3)
     store.discard(staged)
     with pytest.raises(BadRequest):
-        asyncio.run(store.put_part(digest, -1, chunks_of(b"")))
+        run(store.put_part(digest, -1, chunks_of(b"")))
     store.drop_parts(digest)
     assert store.parts(digest) == []
     with pytest.raises(BadRequest, match="no parts"):
@@ -59,8 +70,8 @@ def test_parts_are_listed_and_joined_in_order(tmp_path: Path) -> None:
 def test_sweep_removes_only_abandoned_uploads(tmp_path: Path) -> None:
     store = LocalBlobs(tmp_path)
     old, fresh = hashlib.sha256(b"old").hexdigest(), hashlib.sha256(b"fresh").hexdigest()
-    asyncio.run(store.put_part(old, 0, chunks_of(b"o")))
-    asyncio.run(store.put_part(fresh, 0, chunks_of(b"f")))
+    run(store.put_part(old, 0, chunks_of(b"o")))
+    run(store.put_part(fresh, 0, chunks_of(b"f")))
     leftover = tmp_path / "blobs" / "tmp" / "leftover"
     leftover.write_bytes(b"half an upload")
     long_ago = time.time() - 7200

@@ -131,11 +131,11 @@ def init(
     else:
         run = _local_run(resolved, printer, initial_config)
         if monitor_gym:
-            from tracklet.integrations.gym import GymMonitor
+            from tracklet.integration.gym import GymMonitor
 
             run._add_service(GymMonitor(run))  # undone at finish
         if resolved.sync_tensorboard:
-            from tracklet.integrations.tensorboard import TensorBoardSync
+            from tracklet.integration.tensorboard import TensorBoardSync
 
             run._add_service(TensorBoardSync(run))  # patches undone, events read and files copied at finish
     lifecycle.register(run, make_current=resolved.reinit != "create_new")
@@ -223,11 +223,11 @@ def _initial_config(
 def _check_integrations(s: Settings, monitor_gym: bool | None) -> None:
     """The libraries an integration needs: missing ones raise as in the original, before anything is written."""
     if s.sync_tensorboard:
-        from tracklet.integrations import tensorboard
+        from tracklet.integration import tensorboard
 
         tensorboard.check_available()  # its event reader is needed, even for tensorboardX's files
     if monitor_gym:
-        from tracklet.integrations import gym
+        from tracklet.integration import gym
 
         gym.check_available()
 
