@@ -1,6 +1,8 @@
-"""Hatch build hook: a wheel carries the web UI, built from web/ with npm (`npm ci && npm run build`).
+"""Hatch build hook: a wheel carries the web UI, built from web/ with npm (`npm ci && npm run build`),
+and every install (wheel or editable) carries ``tracklet_wandb_compat.pth``, the one line that turns
+on the opt-in wandb compatibility mode when ``TRACKLET_WANDB`` is set (see tracklet.compat).
 
-Editable installs (scripts/setup) skip it: scripts/setup builds the UI itself. Without npm the
+Editable installs (scripts/setup) skip the UI: scripts/setup builds it itself. Without npm the
 wheel is built without a UI, and `tracklet server` says so at `/` (503) instead of failing here.
 """
 
@@ -14,13 +16,18 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
+PTH_FILE = "tracklet_wandb_compat.pth"
+
 
 class WebUIBuildHook(BuildHookInterface):  # type: ignore[misc]
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        pth = str(Path(self.root) / "src" / PTH_FILE)
         if version == "editable":
+            build_data["force_include_editable"][pth] = PTH_FILE
             return
+        build_data["force_include"][pth] = PTH_FILE
         web = Path(self.root) / "web"
         npm = shutil.which("npm")
         if not (web / "package.json").exists():

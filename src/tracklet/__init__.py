@@ -53,7 +53,9 @@ __all__ = [
     "log_artifact",
     "run",
     "summary",
+    "unwatch",
     "use_artifact",
+    "watch",
 ]
 
 
@@ -93,6 +95,21 @@ def define_metric(name: str, **kwargs: Any) -> Metric:
     from tracklet.sdk import lifecycle
 
     return lifecycle.require_current("tracklet.define_metric()").define_metric(name, **kwargs)
+
+
+def watch(models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
+          idx: int | None = None, log_graph: bool = False) -> None:
+    """Watch torch models in the current run; see :meth:`Run.watch`."""
+    from tracklet.sdk import lifecycle
+
+    lifecycle.require_current("tracklet.watch()").watch(models, criterion, log, log_freq, idx, log_graph)
+
+
+def unwatch(models: Any = None) -> None:
+    """Stop watching models in the current run; see :meth:`Run.unwatch`."""
+    from tracklet.sdk import lifecycle
+
+    lifecycle.require_current("tracklet.unwatch()").unwatch(models)
 
 
 def __getattr__(name: str) -> Any:

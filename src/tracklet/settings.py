@@ -468,3 +468,20 @@ def client_login() -> tuple[str | None, str | None]:
 def child_environment(overrides: Mapping[str, str]) -> dict[str, str]:
     """This process's environment with ``overrides``, for a process Tracklet starts."""
     return {**os.environ, **overrides}
+
+
+# -- the opt-in wandb compatibility mode (tracklet.compat) ------------------------------------
+
+WANDB_COMPAT_VARIABLE = "TRACKLET_WANDB"
+
+
+def wandb_compat_enabled() -> bool:
+    """Whether ``TRACKLET_WANDB`` asks for the wandb compatibility mode (``import wandb`` gives Tracklet)."""
+    value = os.environ.get(WANDB_COMPAT_VARIABLE, "")
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def wandb_variables() -> dict[str, str]:
+    """The ``WANDB_*`` variables of this process, read at the moment of the call (an integration
+    may set one just before ``wandb.init``); ``tracklet.compat`` maps them to settings."""
+    return {key: value for key, value in os.environ.items() if key.startswith("WANDB_")}

@@ -490,3 +490,20 @@ def test_use_artifact_online_without_the_server_is_a_clear_comm_error(run_script
     assert result.returncode == 0, result.stderr
     assert "CommError: use_artifact(data:latest): could not reach the Tracklet server at http://127.0.0.1:" \
         in result.stdout
+
+
+def test_new_file_artifact_logged_just_before_exit_is_kept(run_script, workdir: Path) -> None:  # type: ignore[no-untyped-def]
+    # The run is finished by the exit hook; new_file's temporary folder must outlive it (HF
+    # Transformers logs its final model this way, from a Trainer callback, and never calls finish).
+    result = run_script("""
+        import tracklet
+        run = tracklet.init(project="exit", mode="offline")
+        artifact = tracklet.Artifact("model-exit", type="model")
+        with artifact.new_file("weights.bin", mode="wb") as f:
+            f.write(b"w" * 1000)
+        run.log_artifact(artifact)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert "was not logged" not in result.stderr
+    [manifest] = (only_run(workdir).dir / "artifacts").glob("*.manifest.json")
+    assert "weights.bin" in json.loads(manifest.read_text())["entries"]

@@ -264,6 +264,11 @@ class Artifact:
         self._editable("log_artifact")
         self._state, self._aliases, self._root_dir = "staging", list(aliases), root_dir
         self._server, self._entity, self._project = server, entity, project
+        if self._cleanup is not None:
+            # The run stages new_file's folder, at exit too, and then removes it (_logged). The finalizer's
+            # own exit hook may run before the run's (atexit runs last-registered first) and would delete
+            # the files before they are staged.
+            self._cleanup.atexit = False
 
     def _logged(self, entries: dict[str, dict[str, Any]] | None, source: Any, error: BaseException | None) -> None:
         """The artifact thread has staged it (or failed to: ``error``)."""

@@ -7,8 +7,8 @@ import sys
 from collections.abc import Sequence
 
 from tracklet.__about__ import __version__
-from tracklet.cli import (account_commands, artifact_commands, local_commands, server_commands, sync_commands,
-                          ui_commands)
+from tracklet.cli import (account_commands, artifact_commands, import_commands, local_commands, run_command,
+                          server_commands, sync_commands, ui_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync_commands.add_commands(commands)
     ui_commands.add_commands(commands)
     artifact_commands.add_commands(commands)
+    import_commands.add_commands(commands)
+    run_command.add_commands(commands)
     return parser
 
 

@@ -98,6 +98,7 @@ class Run:
         self._staged_files: dict[Any, str] = {}  # files this run staged: (device, inode, size, mtime) → digest
         self._steps_from: str | None = None  # an integration (TensorBoard) that sets the steps
         self._step_warned = False
+        self._watcher: Any = None  # sdk/watch.py, made by the first watch()
         if files is not None:
             assert writer is not None
             self._keeper = FileKeeper(self._write_summary_file, writer)
@@ -430,6 +431,24 @@ class Run:
         from tracklet.sdk.run_artifacts import use_artifact
 
         return use_artifact(self, artifact_or_name, type, aliases)
+
+    def watch(self, models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
+              idx: int | None = None, log_graph: bool = False) -> None:
+        """Log histograms of torch models' gradients and/or parameters every ``log_freq`` passes
+        (``log``: ``"gradients"``, ``"parameters"``, ``"all"`` or None); see docs/sdk.md."""
+        if self._finished:
+            raise self._finished_error("watch")
+        from tracklet.sdk.watch import Watcher
+
+        if self._watcher is None:
+            self._watcher = Watcher(self)
+            self._add_service(self._watcher)  # finish() removes the hooks
+        self._watcher.watch(models, log, log_freq, idx, log_graph)
+
+    def unwatch(self, models: Any = None) -> None:
+        """Remove the hooks :meth:`watch` put on ``models`` (default: on every model)."""
+        if self._watcher is not None:
+            self._watcher.unwatch(models)
 
     # -- config, summary, run attributes -----------------------------------------------
 

@@ -40,6 +40,11 @@ def _log(run: Run, artifact: Artifact, aliases: list[str], as_input: bool) -> No
     if as_input:
         fields["input"] = True
     artifact._start_logging(aliases, run._settings.root_dir, _server(run), run.entity or None, run.project)
+    # What _stage needs is imported here: when the exit hook finishes the run, the artifact thread
+    # runs after threading's shutdown, where importing concurrent.futures (by download) fails.
+    import tracklet.artifacts.download
+    import tracklet.artifacts.staging  # noqa: F401
+
     run._artifacts.submit(lambda: _stage(run, artifact, fields))
 
 

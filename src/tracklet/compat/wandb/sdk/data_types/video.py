@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from tracklet.media import Video
+
+__all__ = ["Video"]
