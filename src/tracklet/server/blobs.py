@@ -23,6 +23,8 @@ from typing import Protocol
 from starlette.concurrency import run_in_threadpool
 
 from tracklet.artifacts.manifest import CHUNK_BYTES, PART_BYTES, is_sha256
+
+STAGE_BYTES = 4 * CHUNK_BYTES  # how much of an upload is handed to a worker thread at once
 from tracklet.server.errors import BadRequest, NotFound, PayloadTooLarge
 
 MAX_PATH = 1024
@@ -133,12 +135,14 @@ class LocalBlobs:
         return folder / secrets.token_hex(16)
 
     async def stage(self, chunks: AsyncIterator[bytes], limit: int | None = None) -> Staged:
-        """Write ``chunks`` to a temporary file, hashing them; a megabyte at a time off the event loop."""
+        """Write ``chunks`` to a temporary file, hashing them; a few megabytes at a time off the event
+        loop (hashing and writing release the GIL), each byte copied once on the way."""
         target = self._temporary()
-        hasher, size, pending = hashlib.sha256(), 0, bytearray()
+        hasher, size, pending, pending_size = hashlib.sha256(), 0, [], 0
         out = await run_in_threadpool(open, target, "wb")
 
-        def flush(data: bytes) -> None:
+        def flush(parts: list[bytes]) -> None:
+            data = b"".join(parts)
             hasher.update(data)
             out.write(data)
 
@@ -147,11 +151,12 @@ class LocalBlobs:
                 size += len(chunk)
                 if limit is not None and size > limit:
                     raise PayloadTooLarge(f"a part is at most {limit} bytes")
-                pending += chunk
-                if len(pending) >= CHUNK_BYTES:
-                    await run_in_threadpool(flush, bytes(pending))
-                    pending.clear()
-            await run_in_threadpool(flush, bytes(pending))
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size >= STAGE_BYTES:
+                    await run_in_threadpool(flush, pending)
+                    pending, pending_size = [], 0
+            await run_in_threadpool(flush, pending)
             await run_in_threadpool(out.close)
         except BaseException:
             out.close()
