@@ -58,3 +58,20 @@ def test_ansi_escape_codes_are_kept() -> None:
 
 def test_empty_feed_does_nothing() -> None:
     assert assemble("", "", flush=True) == []
+
+
+def test_the_tee_knows_the_sdk_prefix_and_imports_no_tracklet() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tracklet.sdk import console_lines
+    from tracklet.sdk.printer import PREFIX
+
+    assert console_lines.SDK_PREFIX == PREFIX + " "
+    tee = Path(console_lines.__file__).with_name("console_tee.py")
+    code = (f"import sys; sys.path.insert(0, {str(tee.parent)!r}); import console_tee; "
+            "print(sorted(m for m in sys.modules if m.startswith('tracklet')))")  # as console.py starts it
+    out = subprocess.run([sys.executable, "-E", "-s", "-S", "-c", code], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -163,6 +163,8 @@ class Uploader:
         from urllib.parse import quote
 
         path = self.run_dir / "files" / relative
+        if relative == "output.log":
+            _wait_for_console_tee(path)
         try:
             stat = path.stat()
         except FileNotFoundError:
@@ -257,3 +259,26 @@ def hold_agent_lock(run_dir: Path) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+CONSOLE_TEE_WAIT_S = 5.0
+
+
+def _wait_for_console_tee(path: Path) -> None:
+    """Wait (a few seconds at most) while the console tee still writes ``output.log``: after a
+    crash it adds the lines the training process wrote just before dying."""
+    import fcntl
+
+    deadline = time.monotonic() + CONSOLE_TEE_WAIT_S
+    try:
+        with open(path, "rb") as f:
+            while True:
+                try:
+                    fcntl.flock(f.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    return  # released with the file
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        return
+                    time.sleep(0.05)
+    except OSError:
+        return

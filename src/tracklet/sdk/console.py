@@ -2,18 +2,21 @@
 
 Two ways to capture (setting ``console``):
 
-- ``redirect``: file-descriptor level. Fds 1 and 2 are replaced by pipes; a reader
-  thread copies every chunk, unchanged and at once, to the original fds (the user
-  sees everything as before) and queues it for recording. It also catches what C
-  extensions and child processes write.
+- ``redirect``: file-descriptor level. Fds 1 and 2 are replaced by pipes (by ptys where
+  they were terminals, so ``isatty()`` stays true) whose reader is the console tee, a
+  process of its own (:mod:`tracklet.sdk.console_tee`): it copies every chunk, unchanged
+  and at once, to the original fds, writes the lines to ``files/output.log``, and forwards
+  the chunks to this process to be recorded. What was written before this process died
+  (SIGKILL, a segfault, ``os._exit``) is still shown and in ``output.log``. It also catches
+  what C extensions and child processes write.
 - ``wrap``: Python level. ``sys.stdout.write`` and ``sys.stderr.write`` are wrapped;
   ``os.write(1, ...)`` and C-level output are not seen.
 
 ``auto`` is ``redirect`` where fds 1 and 2 are open, else ``wrap``.
 
 A processor thread (never the training thread) assembles lines (see
-:class:`LineAssembler`), records each as an ``OUTPUT`` record and appends it to
-``files/output.log``. Recording never blocks or breaks the training process: a
+:class:`LineAssembler`) and records each as an ``OUTPUT`` record (and, under ``wrap``,
+appends it to ``files/output.log``). Recording never blocks or breaks the training process: a
 failure to record drops that chunk from the record, output still passes through,
 and more than :data:`MAX_PENDING` bytes waiting to be recorded are dropped (and
 counted in one line in the log) rather than held.
@@ -24,7 +27,8 @@ from __future__ import annotations
 import codecs
 import collections
 import os
-import selectors
+import struct
+import subprocess
 import sys
 import threading
 import time
@@ -34,112 +38,20 @@ from pathlib import Path
 from typing import Any
 
 from tracklet.runlog import RecordType
-from tracklet.sdk.printer import PREFIX
+from tracklet.sdk.console_lines import (FRAME_HEADER, MAX_LINE, MAX_PENDING, QUIET_FLUSH_S, READ_CHUNK, SDK_PREFIX,
+                                        STALE_FLUSH_S, LineAssembler, write_all)
+from tracklet.settings import child_environment
 
-MAX_LINE = 64 * 1024  # characters; longer lines are recorded in pieces of this size
-QUIET_FLUSH_S = 1.0  # a partial line is recorded once its stream is quiet this long...
-STALE_FLUSH_S = 30.0  # ...or once it has been pending this long (a bar that keeps moving)
-MAX_PENDING = 64 * 1024 * 1024  # bytes queued for recording before chunks are dropped
-READ_CHUNK = 256 * 1024
 PIPE_SIZE = 1024 * 1024
 STOP_DRAIN_S = 5.0  # at most this long to drain the pipes at stop()
+TEE_START_S = 10.0  # at most this long for the tee process to start reading
 STOP_PROCESS_S = 30.0
 READ_PAUSE_S = 0.005  # the reader rests this long after each round of reads
 BATCH_S = 0.02  # the processor gathers this long after being woken
 SLICE_BYTES = 64 * 1024  # a backlog is recorded this much at a time...
 BACKLOG_PAUSE = 4.0  # ...pausing this many times as long as the slice took (at most ~20% of a CPU)  # at most this long to record what is queued at stop()
 
-SDK_PREFIX = PREFIX + " "
 Emit = Callable[[RecordType, dict[str, Any]], None]
-
-
-class LineAssembler:
-    """Turns a stream of text into lines as a terminal would show them.
-
-    ``\\n`` ends a line; ``\\r\\n`` too. A ``\\r`` not followed by ``\\n`` returns to the
-    start of the line, so what follows replaces it (a progress bar collapses to its
-    last state). Lines longer than ``max_line`` characters are handed on in pieces.
-    ANSI escape codes are kept as they are. ``on_line(stream, text)`` gets each line.
-    """
-
-    def __init__(self, stream: str, on_line: Callable[[str, str], None], max_line: int = MAX_LINE) -> None:
-        self.stream = stream
-        self._on_line = on_line
-        self._max = max_line
-        self._parts: list[str] = []
-        self._size = 0
-        self._cr = False  # the last character seen was a "\r"
-        self.pending_since: float | None = None  # monotonic time the partial line began
-        self.last_data = 0.0  # monotonic time of the last feed
-
-    @property
-    def pending(self) -> bool:
-        """Whether a partial line (text without its newline yet) is held."""
-        return self._size > 0
-
-    def feed(self, text: str, now: float | None = None) -> None:
-        if not text:
-            return
-        now = time.monotonic() if now is None else now
-        self.last_data = now
-        if self._cr:
-            self._cr = False
-            if text[0] != "\n":
-                self._reset()
-        segments = text.split("\n")
-        tail = segments.pop()
-        for segment in segments:
-            if self._parts:
-                self._parts.append(segment)
-                line = "".join(self._parts)
-                self._reset()
-            else:
-                line = segment
-            if "\r" in line:
-                line = line.rstrip("\r").rpartition("\r")[2]
-            self._emit(line)
-        if tail:
-            if tail[-1] == "\r":
-                self._cr = True
-                tail = tail.rstrip("\r")
-            if "\r" in tail:
-                self._reset()
-                tail = tail.rpartition("\r")[2]
-            if tail:
-                if self.pending_since is None:
-                    self.pending_since = now
-                self._parts.append(tail)
-                self._size += len(tail)
-                if self._size > self._max:
-                    held = "".join(self._parts)
-                    whole = len(held) - len(held) % self._max
-                    if whole == len(held):
-                        whole -= self._max  # keep the last piece: it may still grow or be replaced
-                    for start in range(0, whole, self._max):
-                        self._on_line(self.stream, held[start:start + self._max])
-                    rest = held[whole:]
-                    self._parts = [rest]
-                    self._size = len(rest)
-
-    def flush(self) -> None:
-        """Hand on the partial line, if any, as a line of its own."""
-        if self._parts:
-            line = "".join(self._parts)
-            self._reset()
-            self._emit(line)
-        self._cr = False
-
-    def _reset(self) -> None:
-        self._parts = []
-        self._size = 0
-        self.pending_since = None
-
-    def _emit(self, line: str) -> None:
-        if len(line) <= self._max:
-            self._on_line(self.stream, line)
-        else:
-            for start in range(0, len(line), self._max):
-                self._on_line(self.stream, line[start:start + self._max])
 
 
 def resolve_mode(mode: str) -> str:
@@ -202,8 +114,11 @@ class ConsoleCapture:
         self._saved: dict[int, int] = {}
         self._passthrough_only = False
         self._drained = threading.Event()
+        self._ready = threading.Event()
+        self._tee_reading = False
         self._stopping = False
-        self._wake_w: int | None = None
+        self._control_w: int | None = None
+        self._tee: subprocess.Popen[bytes] | None = None
         # wrap
         self._wrapped: list[tuple[Any, Any]] = []
 
@@ -247,29 +162,62 @@ class ConsoleCapture:
 
     def _start_redirect(self) -> None:
         _flush_python_streams()
-        pipes: dict[int, tuple[int, int]] = {}
+        made: list[int] = []  # every fd made here, closed again if starting fails
         try:
+            ends: dict[int, tuple[int, int]] = {}  # fd -> (the tee's read end, the new fd 1 or 2)
             for fd in (1, 2):
                 os.fstat(fd)
-                r, w = os.pipe()
-                pipes[fd] = (r, w)
-                _enlarge_pipe(w)
-        except OSError:
-            for r, w in pipes.values():
-                os.close(r)
-                os.close(w)
-            raise
-        wake_r, self._wake_w = os.pipe()
-        for fd in (1, 2):
-            self._saved[fd] = os.dup(fd)
-        readers = {}
-        for fd, (r, w) in pipes.items():
+                if os.isatty(fd):  # a pty keeps isatty() true (colours, progress bars)
+                    master, slave = os.openpty()
+                    made += [master, slave]
+                    _like_terminal(fd, slave)
+                    ends[fd] = (master, slave)
+                else:
+                    r, w = os.pipe()
+                    made += [r, w]
+                    _enlarge_pipe(w)
+                    ends[fd] = (r, w)
+            back_r, back_w = os.pipe()
+            _enlarge_pipe(back_w)  # this process reads it in rounds: a flood gathers there
+            control_r, control_w = os.pipe()
+            made += [back_r, back_w, control_r, control_w]
+            for fd in (1, 2):
+                self._saved[fd] = os.dup(fd)
+            # A plain script, not `-m`: no `import tracklet`, so the tee reads within milliseconds.
+            tee_script = str(Path(__file__).with_name("console_tee.py"))
+            command = [sys.executable, "-E", "-s", "-S", tee_script, "--back", str(back_w),
+                       "--control", str(control_r), "--log", str(self._output_path or "")]
+            for fd, (r, _) in ends.items():
+                command += ["--source", f"{'stdout' if fd == 1 else 'stderr'}:{r}:{self._saved[fd]}"]
+            self._tee = tee = subprocess.Popen(
+                command, pass_fds=[back_w, control_r, *self._saved.values(), *(r for r, _ in ends.values())],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._saved[2],
+                env=child_environment({}),
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            for fd in made:
+                os.close(fd)
+            raise OSError(f"console tee not started: {exc}") from exc
+        for fd, (r, w) in ends.items():
             os.dup2(w, fd)
             os.close(w)
-            readers[r] = ("stdout" if fd == 1 else "stderr", self._saved[fd])
-        self._reader = threading.Thread(target=self._read_loop, args=(readers, wake_r), name="tracklet-console-reader",
+            os.close(r)
+        os.close(back_w)
+        os.close(control_r)
+        self._control_w = control_w
+        self._reader = threading.Thread(target=self._read_loop, args=(back_r,), name="tracklet-console-reader",
                                         daemon=True)
         self._reader.start()
+        # Wait for the tee to read: a pipe it had not begun reading would be read stdout first,
+        # stderr next, losing the order across the two streams.
+        if not self._ready.wait(TEE_START_S) or not self._tee_reading:
+            tee.kill()  # its pipes lose their reader: the fds are restored (start() falls back to wrap)
+            os.close(self._control_w)
+            self._control_w = None
+            self._reader.join(STOP_DRAIN_S)  # it ends with the tee, and must not end what wrap records
+            self._passthrough_only = False
+            raise OSError("the console tee did not start")
+        self._output_path = None  # the tee writes output.log: it outlives a crash of this process
 
     def _undo_redirect(self) -> None:
         for fd, saved in self._saved.items():
@@ -284,71 +232,71 @@ class ConsoleCapture:
         _flush_python_streams()
         for fd, saved in self._saved.items():
             try:
-                os.dup2(saved, fd)  # closes our pipe's write end: the reader sees EOF
+                os.dup2(saved, fd)  # closes our write ends: once children are done, the tee sees EOF
             except OSError:
                 pass
         self._stopping = True
-        if self._wake_w is not None:
+        if self._control_w is not None:
             try:
-                os.write(self._wake_w, b"x")
+                os.write(self._control_w, b"s")  # the tee reads what is left, ends output.log, answers
             except OSError:
                 pass
         self._drained.wait(STOP_DRAIN_S)
         self._passthrough_only = True
+        ends = list(self._saved.values()) + ([self._control_w] if self._control_w is not None else [])
+        for fd in ends:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._control_w = None
+        self._saved = {}
+        if self._tee is not None:
+            try:
+                self._tee.wait(0.5)  # reaped now unless a child process still holds the pipes
+            except subprocess.TimeoutExpired:
+                pass
 
-    def _read_loop(self, readers: dict[int, tuple[str, int]], wake_r: int) -> None:
-        selector = selectors.DefaultSelector()
-        for r in readers:
-            selector.register(r, selectors.EVENT_READ)
-        selector.register(wake_r, selectors.EVENT_READ)
+    def _read_loop(self, back_r: int) -> None:
+        """Take what the tee forwards (frames: tag, length, payload) and queue it for recording."""
+        buffer = bytearray()
         try:
-            while readers:
-                events = selector.select(0.05 if self._stopping and not self._drained.is_set() else None)
-                if not events and self._stopping:
-                    # Quiet after the fds were restored: what we wrote is all read. A child
-                    # process may still hold the pipe; keep passing its output through.
-                    self._passthrough_only = True
-                    self._drained.set()
+            while True:
+                try:
+                    data = os.read(back_r, READ_CHUNK)
+                except InterruptedError:
                     continue
-                for key, _ in events:
-                    fd = key.fd
-                    if fd == wake_r:
-                        os.read(wake_r, 64)
-                        continue
-                    stream, original = readers[fd]
-                    try:
-                        data = os.read(fd, READ_CHUNK)
-                    except InterruptedError:
-                        continue
-                    except OSError:
-                        data = b""
-                    if not data:
-                        selector.unregister(fd)
-                        os.close(fd)
-                        del readers[fd]
-                        continue
-                    _write_all(original, data)
-                    if not self._passthrough_only:
-                        self._put(stream, data)
+                except OSError:
+                    data = b""
+                if not data:
+                    return
+                buffer += data
+                while len(buffer) >= FRAME_HEADER.size:
+                    tag, size = FRAME_HEADER.unpack_from(buffer)
+                    end = FRAME_HEADER.size + size
+                    if len(buffer) < end:
+                        break
+                    payload = bytes(buffer[FRAME_HEADER.size:end])
+                    del buffer[:end]
+                    if tag == b"r":
+                        self._tee_reading = True
+                        self._ready.set()
+                    elif tag == b"a":  # the tee has passed on everything written before stop()
+                        return
+                    elif tag == b"d":
+                        self.dropped += int(payload)
+                    elif not self._passthrough_only:
+                        self._put("stdout" if tag == b"o" else "stderr", payload)
                 if not self._stopping:
-                    # Let a flood gather in the (enlarged) pipe: at most ~200 wake-ups a second,
-                    # so the training thread is not interrupted for every small write.
-                    time.sleep(READ_PAUSE_S)
+                    time.sleep(READ_PAUSE_S)  # a flood gathers in the pipe: fewer wake-ups
         finally:
             self._passthrough_only = True
             self._drained.set()
-            selector.close()
-            wake_w, self._wake_w = self._wake_w, None
-            for fd in (wake_r, wake_w) if wake_w is not None else (wake_r,):
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-            for saved in self._saved.values():
-                try:
-                    os.close(saved)
-                except OSError:
-                    pass
+            self._ready.set()
+            try:
+                os.close(back_r)
+            except OSError:
+                pass
 
     # -- wrap -----------------------------------------------------------------------
 
@@ -493,6 +441,20 @@ def _flush_python_streams() -> None:
             pass
 
 
+def _like_terminal(terminal: int, slave: int) -> None:
+    """Make a pty's slave pass bytes as written (no ``\\n`` → ``\\r\\n``) with the terminal's size."""
+    try:
+        import fcntl
+        import termios
+        import tty
+
+        tty.setraw(slave)
+        size = fcntl.ioctl(terminal, termios.TIOCGWINSZ, b"\0" * 8)
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, size)
+    except Exception:  # noqa: BLE001 - termios.error and the like: a plain pty is still a tty
+        pass
+
+
 def _enlarge_pipe(fd: int) -> None:
     try:
         import fcntl
@@ -502,19 +464,3 @@ def _enlarge_pipe(fd: int) -> None:
         pass  # a smaller pipe only means the reader wakes more often
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    """Pass output through to the original fd; a closed or broken one loses only the copy."""
-    view = memoryview(data)
-    while view:
-        try:
-            written = os.write(fd, view)
-        except InterruptedError:
-            continue
-        except BlockingIOError:
-            import select
-
-            select.select([], [fd], [], 1.0)
-            continue
-        except OSError:
-            return
-        view = view[written:]
