@@ -96,25 +96,36 @@ def optional_module(name: str, pip_name: str, what: str) -> ModuleType:
                          "(or pip install 'tracklet[media]')") from None
 
 
-def numpy_of(value: Any) -> Any:
-    """A numpy array of a numpy/torch/array-like value, or None (numpy is only imported if in use)."""
-    if type(value).__module__.startswith("torch") and "torch" in sys.modules:
-        return value.detach().cpu().numpy()
+def as_numpy(value: Any) -> Any:
+    """A numpy view of numpy/torch/jax/tensorflow values, or None. Imports nothing new: ``log``
+    uses it on every value that is not a plain number."""
     np = sys.modules.get("numpy")
-    if np is not None and isinstance(value, np.ndarray):
+    if np is None:
+        return None
+    if isinstance(value, (np.ndarray, np.generic)):
         return value
-    if hasattr(value, "__array__"):
-        import numpy
-
-        return numpy.asarray(value)
-    if isinstance(value, (list, tuple)):
-        import numpy
-
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    if hasattr(value, "__array__") or hasattr(value, "numpy"):
         try:
-            return numpy.asarray(value)
-        except ValueError:
+            return np.asarray(value)
+        except Exception:
             return None
     return None
+
+
+def numpy_of(value: Any) -> Any:
+    """:func:`as_numpy`, and lists or tuples of numbers too (a data type needs numpy anyway)."""
+    import numpy
+
+    array = as_numpy(value)
+    if array is None and isinstance(value, (list, tuple)):
+        try:
+            array = numpy.asarray(value)
+        except ValueError:
+            return None
+    return array
 
 
 def read_file(path: Any, what: str) -> bytes:

@@ -18,7 +18,7 @@ from pathlib import PurePath
 from typing import Any
 
 from tracklet.errors import UsageError
-from tracklet.media.base import Media, MediaFiles
+from tracklet.media.base import Media, MediaFiles, as_numpy
 
 _PLAIN = frozenset({int, float, str, bool, type(None)})
 _INT_MIN, _UINT_MAX = -(2**63), 2**64 - 1
@@ -68,7 +68,7 @@ def log_value(value: Any, key: str, files: MediaFiles) -> Any:
         if items and all(type(v) is dict and v.get("_type") == "image-file" for v in items):
             return {"_type": "images", "items": items}  # a list of images is one value, shown together
         return items
-    array = _as_numpy(value)
+    array = as_numpy(value)
     if array is not None:
         return _array_value(array, key, files)
     if isinstance(value, (int, float)):  # int/float subclasses such as IntEnum
@@ -78,24 +78,6 @@ def log_value(value: Any, key: str, files: MediaFiles) -> Any:
         "log numbers, strings, booleans, None, lists, dicts, numpy arrays, tensors or tracklet media "
         "(Image, Histogram, Table, Audio, Video, Html)"
     )
-
-
-def _as_numpy(value: Any) -> Any:
-    """A numpy view of numpy/torch/jax/tensorflow values, or None. Imports nothing new."""
-    np = sys.modules.get("numpy")
-    if np is None:
-        return None
-    if isinstance(value, (np.ndarray, np.generic)):
-        return value
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    if hasattr(value, "__array__") or hasattr(value, "numpy"):
-        try:
-            return np.asarray(value)
-        except Exception:
-            return None
-    return None
 
 
 def _array_value(array: Any, key: str, files: MediaFiles) -> Any:
@@ -154,7 +136,7 @@ def config_value(value: Any, key: str) -> Any:
         return config_value(dataclasses.asdict(value), key)
     if isinstance(value, (int, float)):
         return config_value(float(value) if isinstance(value, float) else int(value), key)
-    array = _as_numpy(value)
+    array = as_numpy(value)
     if array is not None:
         np = sys.modules["numpy"]
         if isinstance(array, np.generic) or array.ndim == 0:
