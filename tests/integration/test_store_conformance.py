@@ -568,3 +568,114 @@ def test_the_clock_reads_back_as_floats(store: Store, ref: runs.RunRef) -> None:
     info = run_row(store, ref, "run00001")
     assert before <= info.created_at <= info.updated_at <= info.heartbeat_at <= time.time() + 1
     assert type(info.created_at) is float and type(info.last_seq) is int
+
+
+# -- run filters, orders and paging (the database evaluates them) --------------------------------
+
+from tests.unit.test_filters import FILTER_CASES, NOW, ORDER_CASES, ROWS  # noqa: E402
+from tracklet.server.store import filters  # noqa: E402
+
+
+def put_runs(store: Store, ref: runs.RunRef, rows: list[dict[str, Any]]) -> None:
+    """Runs stored as given (state, times and all), as ingest would have left them."""
+    with store.transaction() as conn:
+        pid = runs.project_id(conn, ref.entity_id, ref.project, create=True)
+        conn.execute(runs_table.insert(), [
+            {"project_id": pid, "notes": None, "meta": {}, "visible_until": {"0": None}, "last_seq": 0, "segment": 0,
+             **fields, "group": fields["group"], "job_type": fields["job_type"]} for fields in rows])
+
+
+def listed(store: Store, ref: runs.RunRef, document: Any = None, order: str | None = None, now: float = NOW,
+           **paging: Any) -> list[str]:
+    with store.read() as conn:
+        found = runs.list_runs(conn, ref, None, filters.parse_filter(document), filters.parse_order(order),
+                               now=now, **paging)
+    return [row.run_id for row in found]
+
+
+@pytest.fixture
+def filter_rows(store: Store, ref: runs.RunRef) -> runs.RunRef:
+    put_runs(store, ref, ROWS)
+    return ref
+
+
+@pytest.mark.parametrize(("document", "expected"), FILTER_CASES)
+def test_filters_select_the_same_runs_everywhere(store: Store, filter_rows: runs.RunRef, document: Any,
+                                                 expected: list[str]) -> None:
+    assert listed(store, filter_rows, document) == expected
+
+
+@pytest.mark.parametrize(("order", "expected"), ORDER_CASES)
+def test_orders_are_the_same_everywhere(store: Store, filter_rows: runs.RunRef, order: str | None,
+                                        expected: list[str]) -> None:
+    assert listed(store, filter_rows, None, order) == expected
+
+
+@pytest.mark.parametrize(("document", "expected"), [
+    ({"summary.loss": {"$ne": 0.5}}, ["d", "c", "b"]),  # a missing value is not 0.5
+    ({"summary.loss": {"$not": {"$gt": 0.3}}}, ["d", "c", "b"]),  # nor greater than anything
+    ({"$nor": [{"summary.loss": {"$lt": 1}}]}, ["d", "b"]),
+    ({"summary.missing": {"$nin": [1]}}, ["d", "c", "b", "a"]),
+    ({"summary.missing": {"$all": []}}, []),  # $all needs the field
+    ({"config.opt": {"$all": []}}, ["c", "b", "a"]),
+    ({"tags": {"$in": []}}, []),
+    ({"tags": []}, ["c"]),  # an empty list equals []
+    ({"config.opt.betas": [0.9, 0.99]}, ["a"]),
+    ({"config.opt.betas": [0.99, 0.9]}, []),  # lists equal in order
+    ({"config.opt": {"betas": [0.9, 0.99], "name": "adam"}}, ["a"]),  # objects equal in any order
+    ({"config.opt": {"name": "adam"}}, ["c"]),
+    ({"config.opt.betas": {"$gt": 0.95}}, ["a"]),  # an element is greater
+    ({"config.opt.betas.0": 0.9}, []),  # a path does not index lists
+    ({"config.use_aug": 1}, ["b"]),
+    ({"config.lr": {"$lt": "b"}}, ["d"]),
+    ({"config.lr": {"$gte": 0, "$lte": 0.01}}, ["c", "b"]),
+    ({"summary.loss": {"$gt": "-Infinity"}}, ["c", "a"]),
+    ({"summary.loss": {"$regex": "^Na"}}, ["b"]),  # text, though it orders as a number
+    ({"tags": {"$regex": "^v"}}, ["b", "a"]),
+    ({"name": {"$regex": "A L", "$options": "ix"}}, ["a"]),  # x: the pattern's spaces are ignored
+    ({"name": None}, ["d"]),
+    ({"name": {"$exists": True}}, ["c", "b", "a"]),
+    ({"run_id": {"$gt": "b"}}, ["d", "c"]),
+    ({"updated_at": NOW}, ["d", "c", "b", "a"]),
+    ({"state": {"$regex": "^run"}}, ["d"]),
+])
+def test_missing_values_lists_and_types(store: Store, filter_rows: runs.RunRef, document: Any,
+                                        expected: list[str]) -> None:
+    assert listed(store, filter_rows, document) == expected
+
+
+def test_keys_with_dots_quotes_and_other_characters(store: Store, ref: runs.RunRef) -> None:
+    base = {"name": None, "state": "finished", "tags": [], "group": "", "job_type": "", "config": {},
+            "created_at": NOW, "updated_at": NOW, "heartbeat_at": NOW}
+    put_runs(store, ref, [
+        base | {"run_id": "x", "summary": {"a.b": 1, 'say "hi"': "yes", "é": {"ü": 2}, "back\\slash": 3}},
+        base | {"run_id": "y", "summary": {"a": {"b": 1}}, "created_at": NOW + 1},
+    ])
+    assert listed(store, ref, {"summary.a\\.b": 1}) == ["x"]
+    assert listed(store, ref, {"summary.a.b": 1}) == ["y"]
+    assert listed(store, ref, {'summary.say "hi"': "yes"}) == ["x"]
+    assert listed(store, ref, {"summary.é.ü": {"$gte": 2}}) == ["x"]
+    assert listed(store, ref, {"summary.back\\slash": 3}) == ["x"]
+    assert listed(store, ref, None, "summary.é.ü") == ["x", "y"]
+
+
+def test_state_uses_the_effective_state_now(store: Store, ref: runs.RunRef) -> None:
+    put_runs(store, ref, [{"run_id": "x", "name": None, "state": "running", "tags": [], "group": "", "job_type": "",
+                           "config": {}, "summary": {}, "created_at": NOW, "updated_at": NOW, "heartbeat_at": NOW}])
+    assert listed(store, ref, {"state": "running"}, now=NOW) == ["x"]
+    assert listed(store, ref, {"state": "running"}, now=NOW + runs.CRASH_AFTER_SECONDS + 1) == []
+    assert listed(store, ref, {"state": "crashed"}, now=NOW + runs.CRASH_AFTER_SECONDS + 1) == ["x"]
+
+
+def test_pages_follow_the_order(store: Store, ref: runs.RunRef) -> None:
+    base = {"name": None, "state": "finished", "tags": [], "group": "", "job_type": "", "config": {},
+            "updated_at": NOW, "heartbeat_at": NOW}
+    # ties in the order keep creation order; runs without the value come last, in creation order
+    put_runs(store, ref, [base | {"run_id": f"r{i:02}", "created_at": NOW + i,
+                                  "summary": {} if i % 5 == 0 else {"loss": i % 3}} for i in range(25)])
+    everything = listed(store, ref, None, "-summary.loss")
+    assert everything[:3] == ["r02", "r08", "r11"] and everything[-5:] == ["r00", "r05", "r10", "r15", "r20"]
+    pages = [listed(store, ref, None, "-summary.loss", limit=7, offset=offset) for offset in range(0, 25, 7)]
+    assert [len(page) for page in pages] == [7, 7, 7, 4]
+    assert sum(pages, []) == everything
+    assert listed(store, ref, {"summary.loss": 1}, "created_at", limit=2, offset=1) == ["r04", "r07"]

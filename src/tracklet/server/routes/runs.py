@@ -77,8 +77,8 @@ async def list_runs(request: Request) -> JSON:
     def work() -> tuple[list[RunInfo], int]:
         with store(request).read() as conn:
             ref = _path_ref(request, conn, user)
-            found = filters.select(runs.list_runs(conn, ref, updated_after), condition, order)
-            return [run_info(ref, row) for row in found[offset:offset + limit]], runs.count_runs(conn, ref)
+            found = runs.list_runs(conn, ref, updated_after, condition, order, limit, offset)
+            return [run_info(ref, row) for row in found], runs.count_runs(conn, ref)
 
     listed, total = await run_in_threadpool(work)
     return JSON(listed, headers={"X-Total-Count": str(total)})

@@ -12,28 +12,48 @@ compares like with like (numbers, then text); "NaN"/"Infinity"/"-Infinity", how 
 hold non-finite floats, count as numbers. An order is a field, ``-`` first for descending; runs
 without a comparable value come last. Users' reference: ``docs/api.md``.
 
-Evaluated in Python over the project's runs, fine at today's sizes; a translation to SQL (JSON
-operators of SQLite and PostgreSQL) can come later behind these functions.
+A document is checked here, then translated to one SQL condition and one ORDER BY over the runs
+table: the database filters, sorts and pages (``runs.list_runs``). JSON values are read with each
+backend's JSON functions (SQLite's ``json_type``/``json_extract``/``json_each``, PostgreSQL's
+``jsonb_typeof``/``->``/``jsonb_array_elements`` on the columns parsed once per run). Every condition is made definite (true or false,
+never SQL NULL), so ``$not``/``$nor``/``$ne`` of a missing value behave as in MongoDB.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import operator
 import re
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 import msgspec
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql import Select
 
 from tracklet.runlog.metrics import split_name
 from tracklet.server.errors import BadRequest
-from tracklet.server.store.runs import effective_state
-
-Predicate = Callable[[dict[str, Any]], bool]
-Order = tuple[tuple[str, ...], bool]  # (field path, descending)
+from tracklet.server.store.schema import runs
 
 FIELDS = ("config", "summary", "tags", "state", "group", "job_type", "name", "run_id", "created_at", "updated_at")
 ALIASES = {"summary_metrics": "summary", "display_name": "name", "jobType": "job_type",
@@ -42,13 +62,52 @@ NESTED = ("config", "summary")
 TIMES = ("created_at", "updated_at")
 NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 COMPARISONS = {"$gt": operator.gt, "$gte": operator.ge, "$lt": operator.lt, "$lte": operator.le}
-_MISSING = object()
+CRASH_AFTER_SECONDS = 300.0  # a running run not heard from for this long is reported as crashed
+
+Order = tuple[tuple[str, ...], bool]  # (field path, descending)
 
 
-def parse_filter(document: Any) -> Predicate:
-    """Validate a filter document (decoded, or JSON text) and return its test of a run's fields."""
+class Scope:
+    """Where a condition is turned into SQL: the backend's dialect, and the time "crashed" is judged at.
+
+    On PostgreSQL, the JSON columns a condition reads are parsed once per run, into ``jsonb`` (a
+    lateral subquery, see ``apply``): reading a key of ``json`` text parses the whole document again."""
+
+    def __init__(self, dialect: str, now: float) -> None:
+        self.dialect, self.now = dialect, now
+        self.used: list[str] = []  # the JSON columns read, parsed in ``lateral``
+        parsed = [cast(runs.c[name], JSONB).label(name) for name in ("config", "summary", "tags")]
+        self.lateral = select(*parsed).correlate(runs).offset(0).lateral("parsed")  # OFFSET 0: not inlined
+
+    def field(self, path: tuple[str, ...]) -> _Value:
+        head = path[0]
+        if head in ("config", "summary", "tags"):
+            if self.dialect == "sqlite":
+                root: _Value = _SqliteJson(runs.c[head], "$")
+            else:
+                self.used.append(head)
+                root = _PostgresJson(self.lateral.c[head])
+            for key in path[1:]:
+                root = root.child(key)
+            return root
+        if head == "state":
+            return _Column(effective_state(self.now), numeric=False)
+        if head in TIMES:
+            return _Column(runs.c[head], numeric=True)
+        return _Column(runs.c[head], numeric=False, optional=head != "run_id")
+
+    def text(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """Text compared by code point, as MongoDB (and Python) compare it, whatever the database's collation."""
+        return value.collate("C") if self.dialect == "postgresql" else value
+
+
+Condition = Callable[[Scope], ColumnElement[bool]]
+
+
+def parse_filter(document: Any) -> Condition:
+    """Validate a filter document (decoded, or JSON text) and return its condition on runs."""
     if document is None or document == "":
-        return lambda fields: True
+        return lambda scope: true()
     if isinstance(document, (str, bytes)):
         try:
             document = msgspec.json.decode(document)
@@ -64,30 +123,222 @@ def parse_order(text: str | None) -> Order:
     return _field(text[1:] if text[:1] in "+-" else text, "order"), descending
 
 
-def select(rows: Iterable[Any], condition: Predicate, order: Order, now: float | None = None) -> list[Any]:
-    """The rows whose fields pass ``condition``, ordered; rows without a comparable value last."""
-    now = time.time() if now is None else now
+def apply(query: Select[Any], condition: Condition, order: Order, dialect: str, now: float) -> Select[Any]:
+    """``query`` (of the runs table) narrowed to the runs ``condition`` selects, in ``order``: runs with
+    a comparable value (numbers before text, or after when descending), then those without; ties in
+    creation order."""
+    scope = Scope(dialect, now)
+    query = query.where(condition(scope)).order_by(*_order_by(order, scope))
+    return query.join(scope.lateral, true()) if scope.used else query
+
+
+def _order_by(order: Order, scope: Scope) -> list[ColumnElement[Any]]:
     path, descending = order
-    ranked, unranked = [], []
-    for row in rows:
-        fields = run_fields(row, now)
-        if condition(fields):
-            key = _rank(_lookup(fields, path))
-            if key is None:
-                unranked.append(row)
-            else:
-                ranked.append((key, row))
-    ranked.sort(key=lambda pair: pair[0], reverse=descending)
-    return [row for _, row in ranked] + unranked
+    tie_break = [runs.c.created_at, runs.c.pk]
+    if path[0] in TIMES:  # always a number: sort on the column itself (an index can serve it)
+        column = runs.c[path[0]]
+        return [column.desc() if descending else column, *tie_break]
+    value = scope.field(path)
+    number, text = value.rank_number(), value.rank_text()
+    kind = case((number.is_not(None), 0), (text.is_not(None), 1))
+    terms = [kind, number, scope.text(text)]
+    return [case((kind.is_(None), 1), else_=0), *(t.desc() if descending else t for t in terms), *tie_break]
 
 
-def run_fields(row: Any, now: float) -> dict[str, Any]:
-    """The filterable fields of a stored run; fields a run does not have are left out."""
-    fields = {"config": row.config, "summary": row.summary, "tags": list(row.tags),
-              "state": effective_state(row, now), "run_id": row.run_id,
-              "created_at": row.created_at, "updated_at": row.updated_at}
-    fields.update({name: value for name in ("group", "job_type", "name") if (value := getattr(row, name))})
-    return fields
+def effective_state(now: float) -> ColumnElement[str]:
+    """The state a listing shows: "crashed" for a running run not heard from in time."""
+    stale = and_(runs.c.state == "running", runs.c.heartbeat_at < now - CRASH_AFTER_SECONDS)
+    return case((stale, literal("crashed", String)), else_=runs.c.state)
+
+
+def prepare(connection: Any) -> None:
+    """Give a SQLite connection the REGEXP function ``$regex`` needs (PostgreSQL has ``~``)."""
+    if connection.dialect.name == "sqlite":
+        connection.connection.driver_connection.create_function("regexp", 2, _sqlite_regexp, deterministic=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _sqlite_regexp(pattern: str, value: Any) -> bool:
+    return isinstance(value, str) and _compiled(pattern).search(value) is not None
+
+
+# -- values: a field of a run, as SQL -------------------------------------------------------
+
+_INF = float("inf")
+
+
+class _Value:
+    """A field's value as SQL. ``kind`` tests its JSON kind: null, true, false, number, text, array, object."""
+
+    nests = False
+
+    def present(self) -> ColumnElement[bool]:
+        raise NotImplementedError
+
+    def kind(self, name: str) -> ColumnElement[bool]:
+        raise NotImplementedError
+
+    def text(self) -> ColumnElement[Any]:  # meaningful where kind("text")
+        raise NotImplementedError
+
+    def number(self) -> ColumnElement[Any]:  # meaningful where kind("number")
+        raise NotImplementedError
+
+    def child(self, key: str) -> _Value:
+        raise NotImplementedError
+
+    def item(self, index: int) -> _Value:
+        raise NotImplementedError
+
+    def size(self) -> ColumnElement[Any]:
+        raise NotImplementedError
+
+    def any_element(self, test: Callable[[_Value], ColumnElement[bool]]) -> ColumnElement[bool]:
+        """Whether the value is a list with an element passing ``test``."""
+        return false()
+
+    def rank_number(self) -> ColumnElement[Any]:
+        """The number this value orders as ("Infinity"/"-Infinity" text too); NULL when it is none."""
+        special = [(and_(self.kind("text"), self.text() == name), literal(NON_FINITE[name], Float))
+                   for name in ("Infinity", "-Infinity")]
+        return case((self.kind("number"), self.number()), *special)
+
+    def rank_text(self) -> ColumnElement[Any]:
+        """The text this value orders as; NULL for numbers, "NaN"-like text and everything else."""
+        return case((and_(self.kind("text"), self.text().not_in(list(NON_FINITE))), self.text()))
+
+
+class _Column(_Value):
+    """A column of the runs table: always text or always a number; ``optional`` ones lack the field when empty."""
+
+    def __init__(self, column: ColumnElement[Any], numeric: bool, optional: bool = False) -> None:
+        self.column, self.numeric, self.optional = column, numeric, optional
+
+    def present(self) -> ColumnElement[bool]:
+        return and_(self.column.is_not(None), self.column != "") if self.optional else true()
+
+    def kind(self, name: str) -> ColumnElement[bool]:
+        return self.present() if name == ("number" if self.numeric else "text") else false()
+
+    def text(self) -> ColumnElement[Any]:
+        return self.column
+
+    def number(self) -> ColumnElement[Any]:
+        return self.column
+
+    def rank_number(self) -> ColumnElement[Any]:
+        if self.numeric:
+            return self.column
+        return case(*((and_(self.present(), self.column == name), literal(NON_FINITE[name], Float))
+                      for name in ("Infinity", "-Infinity")))
+
+    def rank_text(self) -> ColumnElement[Any]:
+        return literal(None, String) if self.numeric else super().rank_text()
+
+
+def _path_join(path: str | ColumnElement[Any], step: str) -> str | ColumnElement[Any]:
+    return path + step if isinstance(path, str) else path.concat(literal(step, String))
+
+
+_PLAIN_KEY = re.compile(r'[ !#-\[\]-~]*')  # printable ASCII but '"' and '\\': the same raw and decoded
+
+
+class _SqliteJson(_Value):
+    """A value inside a JSON document in SQLite, addressed by a JSON path (text, or an expression)."""
+
+    nests = True
+
+    def __init__(self, document: ColumnElement[Any], path: str | ColumnElement[Any],
+                 kind: ColumnElement[Any] | None = None, value: ColumnElement[Any] | None = None) -> None:
+        self.document, self.path = document, path
+        sql_path = literal(path, String) if isinstance(path, str) else path
+        self.type = func.json_type(document, sql_path) if kind is None else kind
+        self.value = func.json_extract(document, sql_path) if value is None else value
+
+    def present(self) -> ColumnElement[bool]:
+        return self.type.is_not(None)
+
+    def kind(self, name: str) -> ColumnElement[bool]:
+        return self.type.in_(["integer", "real"]) if name == "number" else self.type == name
+
+    def text(self) -> ColumnElement[Any]:
+        return self.value
+
+    def number(self) -> ColumnElement[Any]:
+        return self.value
+
+    def child(self, key: str) -> _Value:
+        if _PLAIN_KEY.fullmatch(key):
+            return _SqliteJson(self.document, _path_join(self.path, '."' + key + '"'))
+        # Other keys are stored escaped (json.dumps: "\u00e9"), and SQLite versions differ in how a path
+        # label meets escapes, or cannot hold '"' at all: find the member by its (decoded) key instead.
+        members = self._each()
+        member = lambda column: (select(column).where(self.kind("object"), members.c.key == key)  # noqa: E731
+                                 .correlate_except(members).scalar_subquery())
+        return _SqliteJson(member(members.c.value), "$", member(members.c.type), member(members.c.value))
+
+    def item(self, index: int) -> _Value:
+        return _SqliteJson(self.document, _path_join(self.path, f"[{index}]"))
+
+    def size(self) -> ColumnElement[Any]:
+        members = self._each()
+        return select(func.count()).select_from(members).correlate_except(members).scalar_subquery()
+
+    def any_element(self, test: Callable[[_Value], ColumnElement[bool]]) -> ColumnElement[bool]:
+        items = self._each()
+        element = _SqliteJson(self.document, items.c.fullkey, items.c.type, items.c.value)
+        return exists(select(literal(1)).select_from(items).where(self.kind("array"), test(element))
+                      .correlate_except(items))
+
+    def _each(self) -> Any:
+        path = literal(self.path, String) if isinstance(self.path, str) else self.path
+        return func.json_each(self.document, path).table_valued("key", "type", "value", "fullkey")
+
+
+class _PostgresJson(_Value):
+    """A value inside a JSON document in PostgreSQL, as a ``jsonb`` expression (SQL NULL when missing)."""
+
+    nests = True
+
+    def __init__(self, value: ColumnElement[Any]) -> None:
+        self.value = value
+        self.type = func.jsonb_typeof(value)
+
+    def _scalar(self) -> ColumnElement[Any]:
+        return self.value.op("#>>", return_type=String())(literal_column("'{}'::text[]"))
+
+    def present(self) -> ColumnElement[bool]:
+        return self.value.is_not(None)
+
+    def kind(self, name: str) -> ColumnElement[bool]:
+        if name in ("true", "false"):
+            return and_(self.type == "boolean", self._scalar() == name)
+        return self.type == {"number": "number", "text": "string"}.get(name, name)
+
+    def text(self) -> ColumnElement[Any]:
+        return case((self.type == "string", self._scalar()))
+
+    def number(self) -> ColumnElement[Any]:
+        return case((self.type == "number", cast(self._scalar(), Float)))  # the CASE guards the cast
+
+    def child(self, key: str) -> _Value:
+        return _PostgresJson(self.value.op("->")(literal(key, String)))
+
+    def item(self, index: int) -> _Value:
+        return _PostgresJson(self.value.op("->")(literal(index, Integer)))
+
+    def size(self) -> ColumnElement[Any]:
+        keys = func.jsonb_object_keys(case((self.type == "object", self.value))).column_valued()
+        return case((self.type == "array", func.jsonb_array_length(case((self.type == "array", self.value)))),
+                    else_=select(func.count(keys)).scalar_subquery())
+
+    def any_element(self, test: Callable[[_Value], ColumnElement[bool]]) -> ColumnElement[bool]:
+        items = func.jsonb_array_elements(case((self.type == "array", self.value))).column_valued()
+        return exists(select(items).where(test(_PostgresJson(items))))
 
 
 # -- parsing -------------------------------------------------------------------------------
@@ -97,40 +348,47 @@ def _where(where: str, key: str | int) -> str:
     return f"{where}[{json.dumps(key)}]"
 
 
-def _combined(parts: list[Predicate], combine: Callable[[Iterable[bool]], bool]) -> Predicate:
-    return lambda fields: combine(part(fields) for part in parts)
+def _definite(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """SQL NULL (a missing value compared) as false: NOT must turn it into true, as in MongoDB."""
+    return func.coalesce(condition, false())
 
 
-def _negated(inner: Predicate) -> Predicate:
-    return lambda fields: not inner(fields)
-
-
-def _field_test(path: Any, check: Callable[[Any], bool]) -> Predicate:
-    return lambda fields: check(_lookup(fields, path))
-
-
-def _document(document: Any, where: str) -> Predicate:
+def _document(document: Any, where: str) -> Condition:
     if not isinstance(document, dict):
         raise BadRequest(f"{where} must be a JSON object, got {_kind(document)}")
-    tests: list[Predicate] = []
+    tests: list[Condition] = []
     for key, value in document.items():
         here = _where(where, key)
         if key in ("$and", "$or", "$nor"):
             if not isinstance(value, list) or not value:
                 raise BadRequest(f"{here} must be a non-empty list of filter documents")
             parts = [_document(part, _where(here, i)) for i, part in enumerate(value)]
-            combine = {"$and": all, "$or": any, "$nor": lambda tests: not any(tests)}[key]
-            tests.append(_combined(parts, combine))
+            tests.append(_combined(parts, key))
         elif key == "$not":
-            inner = _document(value, here)
-            tests.append(_negated(inner))
+            tests.append(_negated(_document(value, here)))
         elif key.startswith("$"):
             raise BadRequest(f"{here}: unknown operator {key!r} here; use $and, $or, $nor, $not or a field name")
         else:
             path = _field(key, where)
             check = _condition(value, here, path[0])
             tests.append(_field_test(path, check))
-    return lambda fields: all(test(fields) for test in tests)
+    return lambda scope: and_(true(), *(test(scope) for test in tests))
+
+
+def _combined(parts: list[Condition], key: str) -> Condition:
+    def condition(scope: Scope) -> ColumnElement[bool]:
+        each = [part(scope) for part in parts]
+        return and_(*each) if key == "$and" else or_(*each) if key == "$or" else not_(or_(*each))
+
+    return condition
+
+
+def _negated(inner: Condition) -> Condition:
+    return lambda scope: not_(inner(scope))
+
+
+def _field_test(path: tuple[str, ...], check: Check) -> Condition:
+    return lambda scope: check(scope.field(path), scope)
 
 
 def _field(name: Any, where: str) -> tuple[str, ...]:
@@ -146,7 +404,10 @@ def _field(name: Any, where: str) -> tuple[str, ...]:
     return (head, *path[1:])
 
 
-def _condition(value: Any, where: str, field: str) -> Callable[[Any], bool]:
+Check = Callable[[_Value, Scope], ColumnElement[bool]]
+
+
+def _condition(value: Any, where: str, field: str) -> Check:
     operators = isinstance(value, dict) and [key for key in value if key.startswith("$")]
     if not operators:
         return _equals(_operand(value, field, where))
@@ -155,55 +416,80 @@ def _condition(value: Any, where: str, field: str) -> Callable[[Any], bool]:
     if "$options" in value and "$regex" not in value:
         raise BadRequest(f"{where}: $options needs $regex")
     checks = [_operator(op, arg, value, _where(where, op), field) for op, arg in value.items() if op != "$options"]
-    return lambda v: all(check(v) for check in checks)
+    return lambda v, scope: and_(*(check(v, scope) for check in checks))
 
 
-def _operator(op: str, arg: Any, siblings: dict[str, Any], where: str, field: str) -> Callable[[Any], bool]:
+def _operator(op: str, arg: Any, siblings: dict[str, Any], where: str, field: str) -> Check:
     if op == "$eq":
         return _equals(_operand(arg, field, where))
     if op == "$ne":
         equal = _equals(_operand(arg, field, where))
-        return lambda v: not equal(v)
+        return lambda v, scope: not_(equal(v, scope))
     if op in COMPARISONS:
         bound, compare = _rank(_operand(arg, field, where)), COMPARISONS[op]
         if bound is None:
             raise BadRequest(f"{where} needs a number or a string, got {_kind(arg)}")
-        return lambda v: any((k := _rank(x)) is not None and k[0] == bound[0] and compare(k[1], bound[1])
-                             for x in _elements(v))
+        kind, limit = bound
+
+        def ordered(v: _Value, scope: Scope) -> ColumnElement[bool]:
+            key = v.rank_number() if kind == 0 else scope.text(v.rank_text())
+            return compare(key, literal(limit, Float if kind == 0 else String))
+
+        return _each_element(ordered)
     if op in ("$in", "$nin", "$all"):
         if not isinstance(arg, list):
             raise BadRequest(f"{where} needs a list, got {_kind(arg)}")
         options = [_equals(_operand(a, field, where)) for a in arg]
         if op == "$all":
-            return lambda v: v is not _MISSING and all(option(v) for option in options)
-        found = lambda v: any(option(v) for option in options)  # noqa: E731
-        return found if op == "$in" else lambda v: not found(v)
+            return lambda v, scope: and_(v.present(), *(option(v, scope) for option in options))
+        found = lambda v, scope: or_(false(), *(option(v, scope) for option in options))  # noqa: E731
+        return found if op == "$in" else lambda v, scope: not_(found(v, scope))
     if op == "$exists":
         if not isinstance(arg, bool):
             raise BadRequest(f"{where} needs true or false, got {_kind(arg)}")
-        return lambda v: (v is not _MISSING) == arg
+        return lambda v, scope: v.present() if arg else not_(v.present())
     if op == "$regex":
         return _regex(arg, siblings.get("$options", ""), where)
     if op == "$not":
         if not (isinstance(arg, dict) and arg and all(key.startswith("$") for key in arg)):
             raise BadRequest(f"{where} needs an operator document, as in {{\"$not\": {{\"$gt\": 1}}}}")
         inner = _condition(arg, where, field)
-        return lambda v: not inner(v)
+        return lambda v, scope: not_(inner(v, scope))
     raise BadRequest(f"{where}: unknown operator {op!r}; use one of $eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, "
                      "$all, $exists, $regex (with $options), $not")
 
 
-def _regex(pattern: Any, options: Any, where: str) -> Callable[[Any], bool]:
+def _each_element(test: Check) -> Check:
+    """Holds for a value that passes ``test``, or a list with an element that does."""
+    return lambda v, scope: or_(_definite(and_(not_(v.kind("array")), test(v, scope))),
+                                v.any_element(lambda e: _definite(test(e, scope))))
+
+
+# Python's flags as PostgreSQL's embedded options: without "m", "^"/"$" match at the ends only;
+# without "s", "." matches no newline (PostgreSQL's p, n, w and s modes).
+_NEWLINE_MODES = {(False, False): "p", (True, False): "n", (False, True): "s", (True, True): "w"}
+
+
+def _regex(pattern: Any, options: Any, where: str) -> Check:
     if not isinstance(pattern, str):
         raise BadRequest(f"{where} needs a string, got {_kind(pattern)}")
     flags = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
     if not isinstance(options, str) or any(letter not in flags for letter in options):
         raise BadRequest(f"{where}: $options must be made of the letters i, m, s, x; got {options!r}")
+    letters = "".join(sorted(set(options)))
     try:
-        compiled = re.compile(pattern, sum(flags[letter] for letter in set(options)))
+        re.compile(pattern, sum(flags[letter] for letter in letters))
     except re.error as exc:
         raise BadRequest(f"{where}: invalid regular expression {pattern!r}: {exc}") from None
-    return lambda v: any(isinstance(x, str) and compiled.search(x) is not None for x in _elements(v))
+    python = f"(?{letters}){pattern}" if letters else pattern
+    postgres = "(?" + "".join(c for c in letters if c in "ix") + _NEWLINE_MODES["m" in letters, "s" in letters] + ")"
+
+    def matches(v: _Value, scope: Scope) -> ColumnElement[bool]:
+        if scope.dialect == "postgresql":
+            return and_(v.kind("text"), v.text().op("~")(literal(postgres + pattern, String)))
+        return and_(v.kind("text"), v.text().op("REGEXP")(literal(python, String)))
+
+    return _each_element(matches)
 
 
 def _operand(arg: Any, field: str, where: str) -> Any:  # times may be ISO 8601 text (UTC by default)
@@ -216,38 +502,43 @@ def _operand(arg: Any, field: str, where: str) -> Any:  # times may be ISO 8601 
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
 
 
-# -- evaluation ----------------------------------------------------------------------------
+# -- equality ------------------------------------------------------------------------------
 
 
-def _lookup(fields: dict[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = fields
-    for part in path:
-        if not isinstance(value, dict) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
+def _equals(target: Any) -> Check:
+    """A plain value: the field equals it, or is a list holding it; ``null`` also matches a missing field."""
+    if target is None:
+        return lambda v, scope: or_(not_(v.present()), _definite(v.kind("null")),
+                                    v.any_element(lambda e: e.kind("null")))
+    return lambda v, scope: or_(_definite(_same(v, target)), v.any_element(lambda e: _definite(_same(e, target))))
 
 
-def _elements(value: Any) -> list[Any]:
-    return [] if value is _MISSING else value if isinstance(value, list) else [value]
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal, but a boolean is not the number 1 (as in MongoDB)."""
-    return bool(a == b) and (type(a) is type(b) or not isinstance(a, bool) and not isinstance(b, bool))
-
-
-def _equals(target: Any) -> Callable[[Any], bool]:
-    def check(value: Any) -> bool:
-        if value is _MISSING:
-            return target is None
-        return _same(value, target) or (isinstance(value, list) and any(_same(x, target) for x in value))
-
-    return check
+def _same(v: _Value, target: Any, nested: bool = False) -> ColumnElement[bool]:
+    """Equal; a boolean is not the number 1 (as in MongoDB), but inside a list or object Python's
+    equality holds (True == 1), as it did when filters were evaluated in Python."""
+    if target is None:
+        return v.kind("null")
+    if isinstance(target, bool):
+        same = v.kind("true" if target else "false")
+        return or_(same, and_(v.kind("number"), v.number() == int(target))) if nested else same
+    if isinstance(target, (int, float)):
+        same = and_(v.kind("number"), v.number() == literal(target, Float))
+        if nested and target in (0, 1):
+            same = or_(same, v.kind("true" if target == 1 else "false"))
+        return same
+    if isinstance(target, str):
+        return and_(v.kind("text"), v.text() == literal(target, String))
+    if not v.nests or not isinstance(target, (dict, list)):
+        return false()
+    if isinstance(target, dict):
+        parts = [_same(v.child(key), value, nested=True) for key, value in target.items()]
+        return and_(v.kind("object"), v.size() == len(target), *parts)
+    parts = [_same(v.item(i), value, nested=True) for i, value in enumerate(target)]
+    return and_(v.kind("array"), v.size() == len(target), *parts)
 
 
 def _rank(value: Any) -> tuple[int, Any] | None:
-    """A sort key that only compares like with like: (0, number), (1, text); None when unordered."""
+    """How a bound orders: (0, number), (1, text); None when unordered."""
     value = NON_FINITE.get(value, value) if isinstance(value, str) else value
     if isinstance(value, str):
         return (1, value)

@@ -20,13 +20,13 @@ from tracklet.runlog import RecordType, decode
 from tracklet.runlog.metrics import Aggregate, join_path, split_name
 from tracklet.runlog.state import RunState, persist, restore, set_path
 from tracklet.server.errors import BadRequest, Conflict, NotFound
-from tracklet.server.store import context, series
+from tracklet.server.store import context, filters, series
 from tracklet.server.store.accounts import User, _new_id
 from tracklet.server.store.schema import entities, projects, runs
 from tracklet.settings import RunMoment
 
 # A running run whose agent has not been heard from for this long is reported as crashed.
-CRASH_AFTER_SECONDS = 300.0
+CRASH_AFTER_SECONDS = filters.CRASH_AFTER_SECONDS
 
 
 @dataclass(frozen=True)
@@ -376,16 +376,24 @@ def _leaves(data: dict[str, Any], prefix: tuple[str, ...]) -> Iterator[tuple[str
 _LISTED = [c for c in runs.c if c.name != "replay_state"]
 
 
-def list_runs(conn: Connection, ref: RunRef, updated_after: float | None = None) -> list[Row[Any]]:
-    """The project's runs, oldest first; with ``updated_after``, only those changed since then and
-    those still running (whose state may turn to crashed without a write)."""
+def list_runs(conn: Connection, ref: RunRef, updated_after: float | None = None,
+              condition: filters.Condition | None = None, order: filters.Order | None = None,
+              limit: int | None = None, offset: int = 0, now: float | None = None) -> list[Row[Any]]:
+    """The project's runs that pass ``condition`` (see ``store.filters``), in ``order`` (oldest first by
+    default), ``offset``/``limit`` applied: the database filters, sorts and pages. With
+    ``updated_after``, only those changed since then and those still running (whose state may turn
+    to crashed without a write)."""
     pid = project_id(conn, ref.entity_id, ref.project, create=False)
     if pid is None:
         return []
+    now = time.time() if now is None else now
     query = select(*_LISTED).where(runs.c.project_id == pid)
     if updated_after is not None:
         query = query.where(or_(runs.c.updated_at > updated_after, runs.c.state == "running"))
-    return list(conn.execute(query.order_by(runs.c.created_at)).all())
+    filters.prepare(conn)
+    query = filters.apply(query, condition or filters.parse_filter(None), order or (("created_at",), False),
+                          conn.dialect.name, now)
+    return list(conn.execute(query.limit(limit).offset(offset or None)).all())
 
 
 def run_pks(conn: Connection, ref: RunRef) -> list[int]:

@@ -1,0 +1,148 @@
+"""Run filters: SQL (``server/store/filters.py``) against the Python evaluator it replaced.
+
+A project of RUNS runs (default 100,000; ``--runs``) with a wandb-like config (30 keys, some
+nested) and summary (12 keys), stored directly through the store (no HTTP), on SQLite and on a
+throwaway PostgreSQL cluster (Debian's binaries, as tests/postgres.py starts them). Then, for each
+query: the time of ``runs.list_runs`` with the filter, order and a first page of 1,000 (what the
+API and the runs table ask for), against loading every run of the project and evaluating the same
+filter in Python with the evaluator of commit OLD_COMMIT (read from git: the project no longer
+ships it). Median of ``--repeat`` (default 5) after one warm-up; the same runs selected by both.
+
+Target: a config value and a summary range over 100,000 runs in < 0.3 s server-side on PostgreSQL.
+Usage: .venv/bin/python bench/filter_bench.py [--runs 100000] [--stores sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from postgres_cluster import cluster, create_database  # noqa: E402
+
+from tracklet.server.store import accounts, filters, open_store, runs  # noqa: E402
+from tracklet.server.store.schema import runs as runs_table  # noqa: E402
+
+OLD_COMMIT = "7bfabd5"  # the last commit that evaluated filters in Python
+NOW = time.time()
+QUERIES = {
+    "config value + summary range": ({"config.optimizer": "adam", "summary.loss": {"$gte": 0.2, "$lt": 0.3}},
+                                     "-summary.acc"),
+    "nested config, tag, order by summary": ({"config.model.layers": {"$in": [4, 8]}, "tags": "baseline"},
+                                             "summary.val.loss"),
+    "no filter, newest first": (None, "-created_at"),
+    "regex on name, $or": ({"$or": [{"name": {"$regex": "^run-1"}}, {"state": "failed"}]}, "-created_at"),
+}
+
+
+def old_evaluator() -> types.ModuleType:
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{OLD_COMMIT}:src/tracklet/server/store/filters.py"],
+                            check=True, capture_output=True, text=True).stdout
+    module = types.ModuleType("old_filters")
+    exec(compile(source, "old_filters.py", "exec"), module.__dict__)  # noqa: S102 - our own earlier code
+    return module
+
+
+def make_runs(count: int, seed: int = 0) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(count):
+        config = {"optimizer": rng.choice(["adam", "sgd", "adamw", "lion"]), "lr": 10 ** rng.uniform(-5, -1),
+                  "batch_size": rng.choice([32, 64, 128, 256]), "seed": i, "dataset": f"ds-{i % 7}",
+                  "model": {"layers": rng.choice([2, 4, 8, 16]), "width": rng.choice([256, 512, 1024]),
+                            "dropout": round(rng.random() / 2, 3), "activation": rng.choice(["relu", "gelu"])},
+                  **{f"param_{k}": rng.random() for k in range(20)}}
+        summary = {"loss": rng.random(), "acc": rng.random(), "_step": rng.randrange(100_000),
+                   "val": {"loss": rng.random(), "acc": rng.random()}, "lr": config["lr"],
+                   **{f"metric_{k}": rng.gauss(0, 1) for k in range(7)}}
+        rows.append({"run_id": f"r{i:07}", "name": f"run-{i}", "state": rng.choice(["finished"] * 8 + ["failed", "running"]),
+                     "tags": rng.sample(["baseline", "sweep", "ablation", "best"], rng.randrange(3)),
+                     "group": f"g{i % 50}", "job_type": "train", "config": config, "summary": summary,
+                     "created_at": NOW - count + i, "updated_at": NOW - count + i, "heartbeat_at": NOW,
+                     "notes": None, "meta": {}, "visible_until": {"0": None}, "last_seq": 0, "segment": 0})
+    return rows
+
+
+def load(url: str, rows: list[dict[str, Any]]) -> tuple[Any, runs.RunRef]:
+    store = open_store(url)
+    with store.transaction() as conn:
+        accounts.create_user(conn, "bench")
+        entity_id, _ = accounts.entity_role(conn, accounts.find_user(conn, "bench"), "bench") or (0, "")
+        ref = runs.RunRef(entity_id, "bench", "filters")
+        pid = runs.project_id(conn, entity_id, ref.project, create=True)
+        for lo in range(0, len(rows), 5000):
+            conn.execute(runs_table.insert(), [{"project_id": pid, **row} for row in rows[lo:lo + 5000]])
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("ANALYZE runs")
+    return store, ref
+
+
+def timed(work: Any, repeat: int) -> tuple[float, Any]:
+    result = work()  # warm-up: caches, statement compilation
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def bench_store(name: str, url: str, rows: list[dict[str, Any]], repeat: int, old: types.ModuleType) -> list[str]:
+    started = time.perf_counter()
+    store, ref = load(url, rows)
+    lines = [f"{name}: {len(rows):,} runs loaded in {time.perf_counter() - started:.1f} s"]
+    for label, (document, order_text) in QUERIES.items():
+        condition, order = filters.parse_filter(document), filters.parse_order(order_text)
+
+        def sql() -> list[str]:
+            with store.read() as conn:
+                return [r.run_id for r in runs.list_runs(conn, ref, None, condition, order, limit=1000, now=NOW)]
+
+        old_condition, old_order = old.parse_filter(document), old.parse_order(order_text)
+
+        def python() -> list[str]:
+            with store.read() as conn:
+                everything = runs.list_runs(conn, ref, now=NOW)  # every run, oldest first, as the old route read them
+            return [r.run_id for r in old.select(everything, old_condition, old_order, now=NOW)[:1000]]
+
+        sql_s, sql_ids = timed(sql, repeat)
+        py_s, py_ids = timed(python, max(1, repeat // 2))
+        agree = "same runs" if sql_ids == py_ids else f"DIFFERENT ({len(sql_ids)} vs {len(py_ids)})"
+        lines.append(f"  {label:40} SQL {sql_s:7.3f} s   Python {py_s:7.3f} s   ×{py_s / sql_s:5.1f}   "
+                     f"{len(sql_ids)} listed, {agree}")
+    store.close()
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--stores", default="sqlite,postgresql")
+    args = parser.parse_args()
+    rows, old = make_runs(args.runs), old_evaluator()
+    stores = args.stores.split(",")
+    report = []
+    if "sqlite" in stores:
+        with tempfile.TemporaryDirectory() as tmp:
+            report += bench_store("SQLite", f"sqlite:///{tmp}/bench.db", rows, args.repeat, old)
+    if "postgresql" in stores:
+        with cluster() as admin:
+            report += bench_store("PostgreSQL", create_database(admin, "filter_bench"), rows, args.repeat, old)
+    print("\n".join(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
