@@ -29,6 +29,8 @@ def _serve(args: argparse.Namespace) -> int:
     from tracklet.server.app import create_app
     from tracklet.server.blobs import LocalBlobs
     from tracklet.server.store import accounts, open_store
+    from sqlalchemy.exc import IntegrityError
+
     from tracklet.server.store.database import SchemaError
 
     data_dir = settings.server_data_dir()
@@ -41,11 +43,14 @@ def _serve(args: argparse.Namespace) -> int:
         raise SystemExit(f"tracklet server: {exc}") from None
     url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
 
-    with store.transaction() as conn:
-        first_start = accounts.count_users(conn) == 0
-        if first_start:
-            admin = accounts.create_user(conn, _admin_name(), admin=True)
-            key, _ = accounts.create_key(conn, admin)
+    try:
+        with store.transaction() as conn:
+            first_start = accounts.count_users(conn) == 0
+            if first_start:
+                admin = accounts.create_user(conn, _admin_name(), admin=True)
+                key, _ = accounts.create_key(conn, admin)
+    except IntegrityError:  # a replica started at the same moment created the administrator
+        first_start = False
     if first_start:
         print(f"tracklet server: created the administrator {admin.name!r}")
         if not args.no_client_setup:

@@ -1,6 +1,7 @@
 // API helpers for the project workspace (on top of ./client.ts).
 
 import { DRAWN_COLUMNS, type Api, type M4Column, type SeriesColumns } from "./client";
+import { streamRunChanges } from "./events";
 import type { RunInfo } from "./schema";
 
 /** A run's state as far as charts and the table care: it changed when any of these did. */
@@ -41,13 +42,19 @@ export function mergeRuns(current: readonly RunInfo[], changed: readonly RunInfo
 
 /** How far back each poll asks again: a write that began before the newest time seen may commit after it. */
 const OVERLAP_SECONDS = 10;
+/** While the events stream is open the list is still asked for this often: a run that stops
+ *  heartbeating turns "crashed" without a write the stream would tell of. */
+const STREAMING_POLL_MS = 30_000;
+/** How long to wait before opening the events stream again after it failed (polling meanwhile). */
+const STREAM_RETRY_MS = 10_000;
 
 /**
- * Watches a project's runs: every `intervalMs` asks only for the runs changed since the newest
- * change seen (and the running ones; the events stream needs an Authorization header that
- * EventSource cannot send), and calls `onChange` with the whole list when a run is new, changed
- * or gone, until `alive()` says no. When the project's run count disagrees (a run was deleted), the list
- * is fetched whole once. Errors are retried at the next tick.
+ * Watches a project's runs and calls `onChange` with the whole list when a run is new, changed or
+ * gone, until `alive()` says no. The server's events stream says when something changed (a quiet
+ * project then costs no requests, and every client of a replica shares one store query); each
+ * change asks only for the runs changed since the newest change seen (and the running ones), at
+ * most once per `intervalMs`. Without the stream it polls every `intervalMs`. When the project's
+ * run count disagrees (a run was deleted), the list is fetched whole once. Errors are retried.
  */
 export function watchRuns(
   api: Api, entity: string, project: string, initial: RunInfo[],
@@ -57,8 +64,16 @@ export function watchRuns(
   let current = initial;
   const newest = (runs: readonly RunInfo[], since: number) => runs.reduce((t, r) => Math.max(t, r.updated_at), since);
   let since = newest(initial, 0);
-  const tick = async () => {
-    if (!alive()) return;
+  let streaming = false;
+  let dirty = false;
+  let refreshing = false;
+  let lastRefresh = Date.now();
+
+  const refresh = async () => {
+    if (refreshing || !alive()) return;
+    refreshing = true;
+    dirty = false;
+    lastRefresh = Date.now();
     try {
       const answer = await api.runsChangedSince(entity, project, since - OVERLAP_SECONDS);
       let next = mergeRuns(current, answer.runs);
@@ -69,9 +84,35 @@ export function watchRuns(
       current = next;
       if (changed) onChange(next);
     } catch {
-      // try again at the next tick
+      dirty = true; // try again at the next tick
+    } finally {
+      refreshing = false;
     }
-    setTimeout(() => void tick(), intervalMs);
   };
-  setTimeout(() => void tick(), intervalMs);
+
+  const tick = () => {
+    if (!alive()) return;
+    const due = Date.now() - lastRefresh >= (streaming ? STREAMING_POLL_MS : intervalMs);
+    if (dirty || due) void refresh();
+    setTimeout(tick, intervalMs);
+  };
+  setTimeout(tick, intervalMs);
+
+  const onEvent = () => {
+    if (Date.now() - lastRefresh >= intervalMs) void refresh();
+    else dirty = true;
+  };
+  const stream = async () => {
+    while (alive()) {
+      streaming = true;
+      try {
+        await streamRunChanges(api, entity, project, since - OVERLAP_SECONDS, onEvent, alive);
+      } catch {
+        // polled meanwhile; opened again below
+      }
+      streaming = false;
+      await new Promise((resolve) => setTimeout(resolve, STREAM_RETRY_MS));
+    }
+  };
+  void stream();
 }

@@ -1,7 +1,7 @@
 """Live updates: a server-sent event stream telling subscribers which runs changed.
 
-Any replica can serve it: it polls the store (cheaply, by ``updated_at``) instead of
-relying on in-process notifications, so the server stays stateless.
+Any replica can serve it: every stream of a replica shares one store poll (``server/live.py``),
+so 500 open streams cost what one does, and nothing is kept that another replica would need.
 """
 
 from __future__ import annotations
@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import msgspec
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
@@ -20,27 +18,15 @@ from starlette.routing import Route
 
 from tracklet.server.errors import BadRequest
 from tracklet.server.http import caller, entity_id_for, store
-from tracklet.server.store import runs as run_store
-from tracklet.server.store.schema import projects, runs
+from tracklet.server.live import LiveFeed, as_event
 
-POLL_SECONDS = 0.5
 KEEPALIVE_SECONDS = 15.0
+DISCONNECT_CHECK_SECONDS = 1.0
 
 
-def changed_runs(request: Request, entity_id: int, entity: str, project: str | None, since: float) -> list[dict[str, Any]]:
-    query = (
-        select(runs.c.run_id, runs.c.state, runs.c.updated_at, runs.c.heartbeat_at, runs.c.last_seq,
-               projects.c.name.label("project"))
-        .join(projects, projects.c.id == runs.c.project_id)
-        .where(projects.c.entity_id == entity_id, runs.c.updated_at > since)
-        .order_by(runs.c.updated_at)
-    )
-    if project:
-        query = query.where(projects.c.name == project)
-    with store(request).read() as conn:
-        rows = conn.execute(query).all()
-    return [{"entity": entity, "project": r.project, "run_id": r.run_id, "state": run_store.effective_state(r),
-             "updated_at": r.updated_at, "last_seq": r.last_seq} for r in rows]
+def live_feed(request: Request) -> LiveFeed:
+    feed: LiveFeed = request.app.state.live_feed
+    return feed
 
 
 async def events(request: Request) -> StreamingResponse:
@@ -49,28 +35,35 @@ async def events(request: Request) -> StreamingResponse:
     if not entity:
         raise BadRequest("query parameter 'entity' is required")
     project = request.query_params.get("project")
+    try:
+        since = float(request.query_params.get("since") or time.time())
+    except ValueError:
+        raise BadRequest("query parameter 'since' must be a number (seconds since the epoch)") from None
 
     def resolve() -> int:
         with store(request).read() as conn:
             return entity_id_for(conn, user, entity)
 
     entity_id = await run_in_threadpool(resolve)
-    since = float(request.query_params.get("since") or time.time())
+    feed = live_feed(request)
+    subscription = await feed.subscribe(entity_id, project, since)
 
     async def stream() -> AsyncIterator[bytes]:
-        nonlocal since
-        quiet_since = time.monotonic()
-        yield b": connected\n\n"
-        while not await request.is_disconnected():
-            changed = await run_in_threadpool(changed_runs, request, entity_id, entity, project, since)
-            if changed:
-                since = max(r["updated_at"] for r in changed)
-                yield b"event: runs\ndata: " + msgspec.json.encode({"runs": changed}) + b"\n\n"
+        try:
+            yield b": connected\n\n"
+            quiet_since = time.monotonic()
+            while not await request.is_disconnected():
+                try:
+                    await asyncio.wait_for(subscription.ready.wait(), DISCONNECT_CHECK_SECONDS)
+                except TimeoutError:
+                    if time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
+                        yield b": keep-alive\n\n"
+                        quiet_since = time.monotonic()
+                    continue
+                yield b"event: runs\ndata: " + msgspec.json.encode(as_event(subscription.take(), entity)) + b"\n\n"
                 quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since > KEEPALIVE_SECONDS:
-                yield b": keep-alive\n\n"
-                quiet_since = time.monotonic()
-            await asyncio.sleep(POLL_SECONDS)
+        finally:
+            feed.unsubscribe(subscription)
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
 
