@@ -16,6 +16,7 @@ PROGRESS_FILE = "upload.json"
 @dataclass
 class UploadProgress:
     acked_seq: int = 0  # the server stores every record up to here
+    acked_bytes: int = 0  # where in the run log the acknowledged records end: how far the upload is, in bytes
     opened: bool = False  # the handshake for this run directory was done
     entity: str = ""
     project: str = ""
@@ -35,5 +36,8 @@ class UploadProgress:
 
     def save(self, run_dir: Path, name: str = PROGRESS_FILE) -> None:
         temporary = run_dir / f".{name}.{os.getpid()}"
-        temporary.write_text(json.dumps(asdict(self)), encoding="utf-8")
-        os.replace(temporary, run_dir / name)
+        try:
+            temporary.write_text(json.dumps(asdict(self)), encoding="utf-8")
+            os.replace(temporary, run_dir / name)
+        except OSError:  # e.g. a full disk: the upload goes on; the server ignores what is sent twice later
+            temporary.unlink(missing_ok=True)

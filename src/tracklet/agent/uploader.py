@@ -19,7 +19,8 @@ from tracklet.agent.progress import PROGRESS_FILE, UploadProgress
 from tracklet.api.transport import ServerError, Transport, retryable
 from tracklet.errors import CommError
 from tracklet.protocol import RecordBatch, RunHandshake
-from tracklet.runlog import Frame, RecordType, RunLogReader, decode, is_locked
+from tracklet.runlog import Frame, RecordType, RunLogReader, decode, encode_damage, is_locked
+from tracklet.runlog.framing import FRAME_HEAD
 
 MAX_BATCH_RECORDS = 5000
 MAX_BATCH_BYTES = 4 * 1024 * 1024
@@ -46,7 +47,9 @@ class Uploader:
         self.log_path = find_log(run_dir)
         self.transport = transport
         self.log = log
-        self.reader = RunLogReader(self.log_path)
+        self.reader = RunLogReader(self.log_path, gap_payload=encode_damage)
+        self.on_damage = log  # what the reader skipped: damaged bytes, records of a newer format
+        self._noted: set[str] = set()
         self.progress_file = progress_file
         self.progress = UploadProgress.load(run_dir, progress_file)
         self.unsent: deque[Frame] = deque()
@@ -59,14 +62,34 @@ class Uploader:
     # -- one pass ----------------------------------------------------------------------
 
     def read_new(self) -> None:
-        for frame in self.reader.read_available():
+        frames = self.reader.read_available()
+        for skip in self.reader.skips:
+            self._note(skip.describe())
+        for frame in frames:
             kind = record_type(frame)
+            if kind not in _READABLE or frame.payload[:1] != b"\x92":  # [type, body, version]: a newer format
+                self._note_newer(frame)
             if kind == _START and self.start is None:
                 self.start = dict(decode(frame.seq, frame.payload).body, first_seq=frame.seq)
             elif kind == _EXIT:
                 self.saw_exit = True
             if frame.seq > self.progress.acked_seq:
                 self.unsent.append(frame)
+
+    def _note_newer(self, frame: Frame) -> None:
+        """Say that a record this Tracklet cannot read is skipped; it is sent as it is (a newer
+        server reads it, this version's server skips it too)."""
+        try:
+            record = decode(frame.seq, frame.payload)
+        except ValueError:
+            return  # not a record at all: the server refuses it and says why
+        if record.type is RecordType.NEWER:
+            self._note(record.body["message"])
+
+    def _note(self, message: str) -> None:
+        if message not in self._noted:
+            self._noted.add(message)
+            self.on_damage(message)
 
     def writer_alive(self) -> bool:
         return is_locked(self.log_path)
@@ -131,7 +154,8 @@ class Uploader:
     def _acknowledge(self, last_seq: int) -> int:
         count = 0
         while self.unsent and self.unsent[0].seq <= last_seq:
-            self.unsent.popleft()
+            frame = self.unsent.popleft()
+            self.progress.acked_bytes = max(self.progress.acked_bytes, frame_end(frame))  # shown by progress bars
             count += 1
         if last_seq > self.progress.acked_seq:
             self.progress.acked_seq = last_seq
@@ -144,7 +168,7 @@ class Uploader:
         self.log(f"server expects seq {expected}; resending from there")
         self.progress.acked_seq = expected - 1
         self.progress.save(self.run_dir, self.progress_file)
-        self.reader = RunLogReader(self.log_path)
+        self.reader = RunLogReader(self.log_path, gap_payload=encode_damage)
         self.unsent.clear()
         self.read_new()
         return 0
@@ -208,6 +232,8 @@ class Uploader:
                     backoff, failing_since = 0.5, None
                     continue
                 if self.finished or gone:
+                    if self.reader.damage:  # final now: nothing more will be written after it
+                        self._note(f"stopped at damage ({self.reader.damage}); the records before it are uploaded")
                     if gone and not self.saw_exit:
                         self.send(writer_gone=True)
                     self.upload_files()
@@ -225,9 +251,9 @@ class Uploader:
                 if (gone or self.saw_exit) and now - failing_since > patience:
                     self.log(f"giving up after {now - failing_since:.0f} s without the server; `tracklet sync` resumes")
                     return False
-                delay = min(backoff, MAX_BACKOFF_SECONDS) * (0.5 + random.random())
+                delay = retry_delay(backoff)
                 self.log(f"upload failed ({exc}); retrying in {delay:.1f} s")
-                backoff *= 2
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 if deadline is not None and time.monotonic() + delay > deadline:
                     return False
                 time.sleep(delay)
@@ -237,10 +263,22 @@ class Uploader:
             time.sleep(POLL_SECONDS)
 
 
+def retry_delay(backoff: float) -> float:
+    """A wait of between half and all of ``backoff`` (which doubles per failure, up to
+    ``MAX_BACKOFF_SECONDS``): the agents of many runs cut off at once do not return in step."""
+    return random.uniform(backoff / 2, backoff)
+
+
 _START = int(RecordType.START)
 _EXIT = int(RecordType.EXIT)
 _FILES = int(RecordType.FILES)
 _ARTIFACT = int(RecordType.ARTIFACT)
+_READABLE = frozenset(int(t) for t in RecordType if t is not RecordType.NEWER)
+
+
+def frame_end(frame: Frame) -> int:
+    """The byte of the run log just after ``frame``."""
+    return frame.offset + FRAME_HEAD.size + len(frame.payload)
 
 
 def record_type(frame: Frame) -> int:

@@ -74,7 +74,8 @@ def _list_runs(args: argparse.Namespace) -> int:
             "id": run.run_id,
             "name": state.name or "",
             "project": state.project,
-            "state": run.status,
+            "state": run.status + (", data lost" if state.data_lost else ""),
+            "data_lost": state.metadata.get("data_loss", []),
             "steps": state.rows and state.summary.get("_step", -1) + 1,
             "start": datetime.datetime.fromtimestamp(state.start_time).strftime("%Y-%m-%d %H:%M:%S"),
             "duration": _format_duration(state.runtime),
@@ -115,11 +116,12 @@ def _dump(args: argparse.Namespace) -> int:
     for frame in frames:
         out.write(json.dumps(decode(frame.seq, frame.payload).to_json_dict(), default=_bytes) + "\n")
     out.flush()
+    for skip in reader.skips:
+        print(f"tracklet: WARNING {path}: {skip.describe()}", file=sys.stderr)
     if reader.damage:
         print(f"tracklet: WARNING {path}: stopped at damage ({reader.damage}); "
               f"the {len(frames)} records before it are intact", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if reader.damage or reader.skips else 0
 
 
 def _bytes(value: Any) -> Any:

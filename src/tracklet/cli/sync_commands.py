@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ def _sync(args: argparse.Namespace) -> int:
                 print(f"{run_dir}: an agent is uploading it right now; skipped")
                 continue
             uploader = Uploader(run_dir, transport)
+            uploader.on_damage = _damage_printer(run_dir)
             try:
                 if not uploader.run(follow=False):
                     raise Error("the server could not be reached; nothing is lost, run `tracklet sync` again later")
@@ -84,3 +86,11 @@ def _clean(run_dir: Path, clean: bool) -> None:
     if LocalRun(run_dir, run_id).status in ("finished", "failed", "crashed"):
         shutil.rmtree(run_dir)
         print(f"{run_dir}: removed (finished and uploaded)")
+
+
+def _damage_printer(run_dir: Path) -> Callable[[str], None]:
+    """Print what the reader skipped in ``run_dir``'s run log (damage, records of a newer format)."""
+    def note(message: str) -> None:
+        print(f"{run_dir}: WARNING {message}", file=sys.stderr)
+
+    return note

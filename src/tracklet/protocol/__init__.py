@@ -7,7 +7,7 @@ are MessagePack (the records themselves are run log payloads, see ``tracklet.run
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import math
 
@@ -15,6 +15,9 @@ import msgspec
 
 API_PREFIX = "/api/v1"
 RECORDS_CONTENT_TYPE = "application/vnd.tracklet.records+msgpack"
+
+# What the stores' integer columns hold: a larger number is a 400 naming the field, not a 500.
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 
 class Problem(msgspec.Struct, kw_only=True):
@@ -99,7 +102,7 @@ class RunHandshake(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     resume: str | None = None  # allow | must | never (auto is allow on the server)
     resume_from: str | None = None  # "<run_id>?_step=<n>"
     fork_from: str | None = None
-    first_seq: int | None = None
+    first_seq: Int64 | None = None
 
 
 class RunHandshakeReply(msgspec.Struct, kw_only=True):
@@ -122,7 +125,7 @@ class RecordBatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ``writer_gone``: the training process ended without an exit record (it crashed).
     """
 
-    first_seq: int
+    first_seq: Int64
     records: list[bytes]
     writer_gone: bool = False
 

@@ -9,12 +9,23 @@ specified in ``docs/runlog-format.md``; it imports nothing of Tracklet's but
 from tracklet.runlog.framing import (
     FORMAT_VERSION,
     Frame,
+    RecordingStopped,
     RunLogDamaged,
+    RunLogNewerRecord,
     RunLogReader,
     RunLogWriter,
     is_locked,
 )
-from tracklet.runlog.records import MEDIA_TYPES, Record, RecordType, decode, encode, encode_history, media_type
+from tracklet.runlog.records import (
+    MEDIA_TYPES,
+    Record,
+    RecordType,
+    decode,
+    encode,
+    encode_damage,
+    encode_history,
+    media_type,
+)
 from tracklet.runlog.state import RunState
 
 __all__ = [
@@ -24,12 +35,15 @@ __all__ = [
     "Frame",
     "Record",
     "RecordType",
+    "RecordingStopped",
     "RunLogDamaged",
+    "RunLogNewerRecord",
     "RunLogReader",
     "RunLogWriter",
     "RunState",
     "decode",
     "encode",
+    "encode_damage",
     "encode_history",
     "is_locked",
 ]

@@ -6,6 +6,12 @@ A payload is a MessagePack array ``[type, body]``. ``type`` is a
 every other body is a map, so fields can be added without breaking readers
 (readers ignore fields they do not know). Floats are IEEE-754 doubles, so NaN
 payloads and infinities round-trip bit for bit.
+
+A record that needs a newer reader than format 1 (a new type, or a new meaning of an
+old one) carries that format version as a third element, ``[type, body, version]``.
+A reader skips a record of a newer version than it reads: :func:`decode` returns it
+as a ``NEWER`` record that says so, and replaying ignores it. A record without a
+version whose type is unknown is an error (corrupt, or a writer's bug).
 """
 
 from __future__ import annotations
@@ -16,8 +22,11 @@ from typing import Any
 
 import msgpack
 
+from tracklet.runlog.framing import FORMAT_VERSION, Skip
+
 
 class RecordType(enum.IntEnum):
+    NEWER = 0  # never written: what decode() makes of a record this version cannot read (see the docstring)
     START = 1  # a run (or a resumed segment of it) starts: identity, steps, restored state
     CONFIG = 2  # config keys set: {"set": {key: value}}
     HISTORY = 3  # values logged at a step: [step, timestamp, commit, data]
@@ -30,6 +39,7 @@ class RecordType(enum.IntEnum):
     FILES = 10  # files written into the run's files/ folder: {"files": [{"path", "size", "sha256"}]}
     STATS = 11  # reserved: system metrics samples
     ARTIFACT = 12  # an artifact logged or used: {"action": "log" | "use", ...} (docs/artifacts.md)
+    LOSS = 13  # data of the run was lost here: {"reason": "disk_full" | "damaged", ...} (docs/runlog-format.md)
 
 
 # Media in history rows (docs/media.md): a dict whose "_type" is one of these; the server indexes them.
@@ -67,13 +77,35 @@ def encode_history(step: int, timestamp: float, commit: bool, data: dict[str, An
     return _packer.pack((_HISTORY, (step, timestamp, commit, data)))
 
 
+def encode_damage(skip: Skip) -> bytes:
+    """The ``LOSS`` record a reader puts in place of each record that damage to the file swallowed."""
+    return encode(RecordType.LOSS, {"reason": "damaged", "offset": skip.offset, "bytes": skip.length,
+                                    "records": skip.missing, "detail": skip.reason})
+
+
 def decode(seq: int, payload: bytes) -> Record:
-    type_code, body = msgpack.unpackb(payload, raw=False, strict_map_key=False)
+    items = msgpack.unpackb(payload, raw=False, strict_map_key=False)
+    if type(items) not in (list, tuple) or len(items) not in (2, 3):
+        raise ValueError(f"record {seq} is not a [type, body] array")
+    type_code, body = items[0], items[1]
+    version = items[2] if len(items) == 3 else 1
+    if type(version) is not int:
+        raise ValueError(f"record {seq} has a format version that is not an integer: {version!r}")
+    if version > FORMAT_VERSION:
+        return _newer(seq, type_code, f"it is from run log format version {version}; "
+                      f"this Tracklet reads up to version {FORMAT_VERSION}", version)
     try:
         kind = RecordType(type_code)
-    except ValueError:
+    except ValueError:  # a version 1 record of a type nobody wrote: corrupt, or a writer's bug
         raise ValueError(f"record {seq} has unknown type {type_code}") from None
+    if kind is RecordType.NEWER:
+        raise ValueError(f"record {seq} has type 0, which no writer writes")
     if kind is RecordType.HISTORY:
         step, timestamp, commit, data = body
         body = {"step": step, "timestamp": timestamp, "commit": commit, "data": data}
     return Record(seq, kind, body)
+
+
+def _newer(seq: int, type_code: Any, why: str, version: Any) -> Record:
+    message = f"record {seq} skipped: {why}; upgrade tracklet to read it"
+    return Record(seq, RecordType.NEWER, {"record_type": type_code, "format_version": version, "message": message})

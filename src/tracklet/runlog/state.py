@@ -114,6 +114,8 @@ class RunState:
             self.metadata.update(body)
         elif kind is RecordType.EXIT:
             self.finish(body["exit_code"], body.get("timestamp"), body.get("runtime"))
+        elif kind is RecordType.LOSS:
+            self.lost(body)
         self.last_seq = record.seq
 
     # -- transitions --------------------------------------------------------------
@@ -223,6 +225,21 @@ class RunState:
     def _forget_aggregates(self, path: Path) -> None:
         for key in [k for k in self.aggregates if k[: len(path)] == path]:
             del self.aggregates[key]
+
+    def lost(self, body: dict[str, Any]) -> None:
+        """Data of the run was lost: say so in its metadata (``data_loss``, a list), where the
+        server, ``Api`` and ``tracklet runs`` show it. Records that one stretch of damage
+        swallowed (one ``LOSS`` record each) count as one entry."""
+        losses = self.metadata.setdefault("data_loss", [])
+        last = losses[-1] if losses else None
+        if body.get("reason") == "damaged" and last and last.get("reason") == "damaged" and last.get("offset") == body.get("offset"):
+            return
+        losses.append(dict(body))
+
+    @property
+    def data_lost(self) -> bool:
+        """True if the run is known to have lost data (a full disk, a damaged log)."""
+        return bool(self.metadata.get("data_loss"))
 
     def finish(self, exit_code: int, timestamp: float | None = None, runtime: float | None = None) -> None:
         self.commit()

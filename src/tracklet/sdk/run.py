@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -13,7 +14,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from tracklet.errors import Error, UsageError
-from tracklet.runlog import Record, RecordType, RunLogWriter, RunState, encode, encode_history
+from tracklet.runlog import Record, RecordingStopped, RecordType, RunLogWriter, RunState, encode, encode_history
 from tracklet.runlog.metrics import SUMMARY_OPS, Path as MetricPath
 from tracklet.sdk.artifact_writer import ArtifactWriter
 from tracklet.sdk.config import Config
@@ -99,6 +100,11 @@ class Run:
         self._steps_from: str | None = None  # an integration (TensorBoard) that sets the steps
         self._step_warned = False
         self._watcher: Any = None  # sdk/watch.py, made by the first watch()
+        # Set when the run log could not be written (a full disk): nothing more is recorded.
+        self._stopped: RecordingStopped | None = None
+        self._stopped_step = 0
+        self._stop_reported = False
+        self._stop_lock = threading.Lock()
         if files is not None:
             assert writer is not None
             self._keeper = FileKeeper(self._write_summary_file, writer)
@@ -286,8 +292,10 @@ class Run:
                     row = self._sync_step_metrics(row)
                 timestamp = time.time()
                 if self._writer is not None:
-                    self._writer.append(encode_history(step, timestamp, bool(commit), row))
+                    self._append(encode_history(step, timestamp, bool(commit), row), step)
                 state.history(step, timestamp, bool(commit), row)
+        if self._stopped is not None:
+            self._report_stop()
         if step is None:
             self._step_regression(regression)
         elif self._keeper is not None:
@@ -456,8 +464,11 @@ class Run:
         if self._finished:
             raise self._finished_error("config update")
         self._record(RecordType.CONFIG, {"set": changes})
-        if self._files is not None:
-            self._files.write_config({k: v for k, v in self._state.config.items()})
+        if self._files is not None and self._stopped is None:
+            try:
+                self._files.write_config({k: v for k, v in self._state.config.items()})
+            except OSError as exc:  # the disk is full: config.yaml is a copy; the run log holds the record
+                self._printer.warn(f"could not write {self._files.files_dir / 'config.yaml'}: {exc}")
 
     def _summary_changed(self, sets: list[tuple[MetricPath, Any]], removes: list[MetricPath]) -> None:
         if self._finished:
@@ -471,12 +482,65 @@ class Run:
             raise self._finished_error(what)
         self._record(RecordType.RUN, changes)
 
-    def _record(self, kind: RecordType, body: dict[str, Any]) -> None:
-        seq = 0
+    def _record(self, kind: RecordType, body: dict[str, Any], closing: bool = False) -> bool:
+        """Append a record and apply it; False if the run log could not take it."""
+        seq: int | None = 0
         if self._writer is not None:
-            seq = self._writer.append(encode(kind, body))
+            seq = self._append(encode(kind, body), None, closing)
         with self._lock:
-            self._state.apply(Record(seq, kind, body))
+            self._state.apply(Record(seq or 0, kind, body))
+        if self._stopped is not None and not closing:
+            self._report_stop()
+        return seq is not None
+
+    # -- when the run log cannot be written ---------------------------------------------
+
+    def _append(self, payload: bytes, step: int | None, closing: bool = False) -> int | None:
+        """Append a frame to the run log; None if it could not be written. The first failure
+        stops recording for good (see :meth:`_report_stop`): training goes on."""
+        writer = self._writer
+        assert writer is not None
+        try:
+            return writer.append_closing(payload) if closing else writer.append(payload)
+        except RecordingStopped as stopped:
+            if closing:
+                return None
+            with self._stop_lock:
+                if self._stopped is None:
+                    self._stopped_step = self._state.step if step is None else step
+                    self._stopped = stopped
+            return None
+
+    def _report_stop(self) -> None:
+        """Once, outside the run's lock: record that data is lost from here on (in the room the
+        writer kept for it), say so, and stop writing the files beside the log."""
+        with self._stop_lock:
+            if self._stop_reported or self._stopped is None:
+                return
+            self._stop_reported = True
+        cause, step = self._stopped.cause, self._stopped_step
+        if cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            problem = f"The disk holding {self._run_dir} is full ({cause.strerror})"
+        else:
+            problem = f"The run log in {self._run_dir} could not be written ({cause})"
+        recorded = self._record(RecordType.LOSS, {
+            "reason": "disk_full" if cause.errno in (errno.ENOSPC, errno.EDQUOT) else "write_failed",
+            "timestamp": time.time(), "step": step, "detail": str(cause),
+        }, closing=True)
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            keeper.stop()  # its summary file writes would only fail, or take the space the exit record needs
+        if self._debug is not None:
+            debug, self._debug = self._debug, None
+            try:
+                close_logger(debug)
+            except OSError:
+                pass
+        marked = ("the run is marked as having lost data from that step" if recorded else
+                  "the run could not even be marked as having lost data")
+        self._printer.warn(f"{problem}: data from step {step} on is not recorded; training continues. "
+                           f"Records before it are intact and {marked}. Recording stays stopped even if "
+                           "space is freed.")
 
     def _add_service(self, service: Service) -> None:
         self._services.append(service)
@@ -496,8 +560,11 @@ class Run:
         """Record what a capture thread observed (console lines, system metrics samples)."""
         if not self._finished:
             self._record(kind, body)
-            if kind is RecordType.METADATA and self._files is not None:
-                self._files.write_metadata(self._state.metadata)
+            if kind is RecordType.METADATA and self._files is not None and self._stopped is None:
+                try:
+                    self._files.write_metadata(self._state.metadata)
+                except OSError:  # a copy of what the run log holds; a full disk is reported by the log
+                    pass
 
     def _finished_error(self, call: str) -> UsageError:
         return UsageError(
@@ -533,7 +600,17 @@ class Run:
         self._artifacts.close()  # so do the artifact records
         timestamp = time.time()
         runtime = self._state.runtime_at(timestamp)
-        self._record(RecordType.EXIT, {"exit_code": code, "timestamp": timestamp, "runtime": runtime})
+        exit_body = {"exit_code": code, "timestamp": timestamp, "runtime": runtime}
+        seq: int | None = 0
+        if self._writer is not None:
+            payload = encode(RecordType.EXIT, exit_body)
+            seq = self._append(payload, None) if self._stopped is None else None
+            if seq is None:  # recording stopped (now, or earlier): the exit record uses the reserve
+                self._report_stop()
+                seq = self._append(payload, None, closing=True)
+        with self._lock:
+            self._state.apply(Record(seq or 0, RecordType.EXIT, exit_body))
+        exit_recorded = seq is not None
         self._finished = True
         if self._keeper is not None:
             self._keeper.stop()
@@ -544,7 +621,11 @@ class Run:
             except OSError as exc:
                 problems.append(f"could not fsync the run log: {exc}")
             self._writer.close()
-        if self._files is not None:
+        if self._stopped is not None:
+            problems = []  # the full disk was reported; the summary file stays as it was then
+            if not exit_recorded:
+                problems.append(f"the exit record did not fit either: {self._run_dir} will show as crashed here")
+        elif self._files is not None:
             try:
                 self._write_summary_file()
             except OSError as exc:
@@ -562,6 +643,8 @@ class Run:
         if self._run_dir is None:
             return
         outcome = "finished" if code == 0 else f"failed (exit code {code})"
+        if self._stopped is not None:
+            outcome += f" (nothing recorded from step {self._stopped_step} on: the disk was full)"
         self._printer.info(f"Run {state.name} ({state.run_id}) {outcome}: {state.rows} rows, step {state.step}")
         self._printer.info(f"Run data: {self._run_dir}")
         if self.offline:

@@ -12,10 +12,12 @@ from starlette.routing import Mount, Route
 
 from tracklet.__about__ import __version__
 from tracklet.protocol import API_PREFIX, Health, Problem
-from tracklet.server.errors import ApiError
+from tracklet.server.errors import ApiError, InsufficientStorage, storage_full
 from tracklet.server.http import JSON
 from tracklet.server import openapi, ui
+from tracklet.server.auth_limit import FailedAuthLimiter
 from tracklet.server.blobs import Blobs
+from tracklet.server.live import LiveFeed
 from tracklet.server.routes import accounts, artifacts, blobs as blob_routes, context, events, files, history, runs
 from tracklet.server.store import Store
 from tracklet.server.store.accounts import User
@@ -31,7 +33,16 @@ async def openapi_document(request: Request) -> Response:
 
 async def api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return JSON(Problem(status=exc.status, title=exc.title, detail=exc.detail), status_code=exc.status)
+    return JSON(Problem(status=exc.status, title=exc.title, detail=exc.detail), status_code=exc.status,
+                headers=exc.headers)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    """Any other exception, as a problem response (the server still logs its traceback): a full disk is
+    507, which clients retry later; the failed write was rolled back whole."""
+    error = InsufficientStorage("the server's disk is full; retry once space is freed") if storage_full(exc) \
+        else ApiError("unexpected error; the server's log has the details")
+    return JSON(Problem(status=error.status, title=error.title, detail=error.detail), status_code=error.status)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -51,7 +62,7 @@ def create_app(store: Store, blobs: Blobs | None = None, *, allow_anonymous: boo
     ]
     app = Starlette(
         routes=[Mount(API_PREFIX, routes=api_routes), Mount("", app=ui.WebUI())],
-        exception_handlers={ApiError: api_error, HTTPException: http_error},
+        exception_handlers={ApiError: api_error, HTTPException: http_error, Exception: unexpected_error},
         # A panel's series of 100 runs is megabytes of JSON: level 1 keeps ~47% of it at ~10 ms a
         # megabyte (the default level 9 takes ~1 s). The events stream is never compressed.
         # Binary downloads (artifact files, model weights) go as they are: compressing them costs a core.
@@ -59,7 +70,9 @@ def create_app(store: Store, blobs: Blobs | None = None, *, allow_anonymous: boo
                                exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream"))],
     )
     app.state.store = store
+    app.state.live_feed = LiveFeed(store)
     app.state.blobs = blobs
+    app.state.auth_limiter = FailedAuthLimiter()
     app.state.allow_anonymous = allow_anonymous
     app.state.local_user = local_user
     return app

@@ -11,7 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tracklet.server.errors import BadRequest, NotFound, PayloadTooLarge, Unauthorized
+from tracklet.server.auth_limit import FailedAuthLimiter
+from tracklet.server.errors import BadRequest, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized
 from tracklet.server.store import Store, accounts
 from tracklet.server.store.accounts import User
 
@@ -64,13 +65,19 @@ def bearer_key(request: Request) -> str | None:
 
 
 async def caller(request: Request) -> User:
-    """The user whose API key authorizes this request; 401 without a valid one."""
+    """The user whose API key authorizes this request; 401 without a valid one, 429 (with
+    ``Retry-After``) while the client's address has failed too often (``auth_limit``)."""
     key = bearer_key(request)
     if key is None:
         local_user: User | None = request.app.state.local_user
         if local_user is not None:  # `tracklet ui`: a loopback server for one person, no login
             return local_user
         raise Unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
+    limiter: FailedAuthLimiter = request.app.state.auth_limiter
+    address = request.client.host if request.client else ""
+    wait = limiter.retry_after(address)
+    if wait is not None:  # checked before the key, so that a blocked client learns nothing about it
+        raise TooManyRequests(f"too many failed authentications from {address}: retry in {wait} s", wait)
 
     def lookup() -> User | None:
         with store(request).read() as conn:
@@ -78,6 +85,7 @@ async def caller(request: Request) -> User:
 
     user = await run_in_threadpool(lookup)
     if user is None:
+        limiter.failed(address)
         raise Unauthorized("the API key is not valid (wrong, or revoked)")
     return user
 
@@ -104,16 +112,21 @@ def query_float(request: Request, name: str) -> float | None:
     return value
 
 
-def query_int(request: Request, name: str, default: int | None = None, minimum: int | None = None,
-              maximum: int | None = None) -> int | None:
-    """An integer query parameter, checked against its bounds (400 naming it otherwise)."""
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what the stores' integer columns hold
+
+
+def query_int(request: Request, name: str, default: int | None = None, minimum: int | None = INT64_MIN,
+              maximum: int | None = INT64_MAX) -> int | None:
+    """An integer query parameter, checked against its bounds (400 naming it otherwise); by default
+    the 64-bit range, so that no number reaches the database that it cannot compare."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"query parameter {name!r} must be an integer, got {raw!r}") from None
+    digits = raw[1:] if raw.startswith("-") else raw
+    # int() would also take "1_000", " 7" and non-ASCII digits: only an optional '-' and ASCII digits
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
+        raise BadRequest(f"query parameter {name!r} must be an integer, got {raw!r}")
+    value = int(raw)
     if minimum is not None and value < minimum:
         raise BadRequest(f"query parameter {name!r} must be at least {minimum}, got {value}")
     if maximum is not None and value > maximum:

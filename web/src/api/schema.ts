@@ -141,6 +141,13 @@ export interface MetricDefinition {
   summary?: Array<string> | null;
 }
 
+/** An error response (RFC 9457 style): what went wrong and, for bad input, where. */
+export interface Problem {
+  status: number;
+  title: string;
+  detail?: string;
+}
+
 export interface ProjectInfo {
   entity: string;
   name: string;
