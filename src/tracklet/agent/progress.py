@@ -16,7 +16,6 @@ PROGRESS_FILE = "upload.json"
 @dataclass
 class UploadProgress:
     acked_seq: int = 0  # the server stores every record up to here
-    acked_bytes: int = 0  # where in the run log the acknowledged records end: how far the upload is, in bytes
     opened: bool = False  # the handshake for this run directory was done
     entity: str = ""
     project: str = ""

@@ -20,7 +20,6 @@ from tracklet.api.transport import ServerError, Transport, retryable
 from tracklet.errors import CommError
 from tracklet.protocol import RecordBatch, RunHandshake
 from tracklet.runlog import Frame, RecordType, RunLogReader, decode, encode_damage, is_locked
-from tracklet.runlog.framing import FRAME_HEAD
 
 MAX_BATCH_RECORDS = 5000
 MAX_BATCH_BYTES = 4 * 1024 * 1024
@@ -155,7 +154,6 @@ class Uploader:
         count = 0
         while self.unsent and self.unsent[0].seq <= last_seq:
             frame = self.unsent.popleft()
-            self.progress.acked_bytes = max(self.progress.acked_bytes, frame_end(frame))  # shown by progress bars
             count += 1
         if last_seq > self.progress.acked_seq:
             self.progress.acked_seq = last_seq
@@ -274,11 +272,6 @@ _EXIT = int(RecordType.EXIT)
 _FILES = int(RecordType.FILES)
 _ARTIFACT = int(RecordType.ARTIFACT)
 _READABLE = frozenset(int(t) for t in RecordType if t is not RecordType.NEWER)
-
-
-def frame_end(frame: Frame) -> int:
-    """The byte of the run log just after ``frame``."""
-    return frame.offset + FRAME_HEAD.size + len(frame.payload)
 
 
 def record_type(frame: Frame) -> int:

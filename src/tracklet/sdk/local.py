@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from tracklet.errors import UsageError
 from tracklet.runlog import Record, RecordType, RunLogNewerRecord, RunLogReader, RunState, decode, encode_damage, is_locked
 
 RUNLOG_SUFFIX = ".tracklet"
@@ -126,76 +125,6 @@ def list_runs(tracklet_dir: Path) -> list[LocalRun]:
                 runs.append(LocalRun(Path(entry.path), name[4 : -len(RUNLOG_SUFFIX)]))
     runs.sort(key=lambda r: r.state.start_time)
     return runs
-
-
-@dataclass(frozen=True)
-class RunsPath:
-    """Where the runs of a path given to ``tracklet ui|sync|runs DIR`` are (see :func:`find_runs`)."""
-
-    given: Path  # the path as given, absolute
-    tracklet_dir: Path  # the tracklet/ folder (for one run's folder: the folder holding it)
-    run_dir: Path | None = None  # set when ``given`` is one run's folder: only that run counts
-
-    def run_dirs(self) -> list[Path]:
-        """The run directories there now, by name; read again on each call, so new runs appear."""
-        if self.run_dir is not None:
-            return [self.run_dir] if _run_id_in(self.run_dir) else []
-        try:
-            entries = sorted(os.scandir(self.tracklet_dir), key=lambda e: e.name)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        return [Path(e.path) for e in entries if e.is_dir() and not e.is_symlink() and _run_id_in(Path(e.path))]
-
-    def runs(self) -> list[LocalRun]:
-        """The runs there now, oldest first (reads every run log)."""
-        found = [LocalRun(d, _run_id_in(d) or "") for d in self.run_dirs()]
-        found.sort(key=lambda r: r.state.start_time)
-        return found
-
-    @property
-    def searched(self) -> str:
-        """What was looked for, for a message saying nothing was found."""
-        if self.run_dir is not None:
-            return f"a run log ({runlog_name('<id>')}) in {self.run_dir}"
-        missing = "" if self.tracklet_dir.is_dir() else "; that folder does not exist"
-        return f"run folders holding a run log ({self.tracklet_dir / '*' / runlog_name('<id>')}){missing}"
-
-    def nothing_found(self) -> str:
-        return f"No runs in {self.run_dir or self.tracklet_dir}: looked for {self.searched}."
-
-
-def find_runs(path: str | os.PathLike[str]) -> RunsPath:
-    """Where the runs of ``path`` are: ``path`` may be the folder holding ``tracklet/`` (where the
-    scripts ran), the ``tracklet/`` folder itself, or one run's folder (then only that run).
-
-    A folder with neither a ``tracklet/`` folder nor runs in it counts as the folder holding
-    ``tracklet/`` (runs started there later appear in its ``tracklet/``), unless it is named
-    ``tracklet``. Raises :class:`UsageError` when ``path`` is not a folder.
-    """
-    given = Path(os.path.abspath(path))
-    if not given.is_dir():
-        what = "does not exist" if not given.exists() else "is not a folder"
-        raise UsageError(f"{path} {what}: give the folder holding tracklet/, a tracklet/ folder, or one run's folder")
-    if _run_id_in(given):
-        run_dir = Path(os.path.realpath(given))  # e.g. tracklet/latest-run: the folder it points at
-        return RunsPath(given, run_dir.parent, run_dir)
-    if (given / "tracklet").is_dir():
-        return RunsPath(given, given / "tracklet")
-    if given.name == "tracklet" or RunsPath(given, given).run_dirs():
-        return RunsPath(given, given)
-    return RunsPath(given, given / "tracklet")
-
-
-def _run_id_in(directory: Path) -> str | None:
-    """The id of the run whose log is in ``directory``, or None when there is none."""
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError:
-        return None
-    for name in names:
-        if name.startswith("run-") and name.endswith(RUNLOG_SUFFIX):
-            return name[4 : -len(RUNLOG_SUFFIX)]
-    return None
 
 
 def segments(tracklet_dir: Path, run_id: str) -> list[LocalRun]:

@@ -1,31 +1,33 @@
-"""Run files (saved code, config and metadata files, console logs, media) and artifact blobs, kept in the
-server's file store (``server/filestore/``: a local directory or an S3-compatible bucket).
+"""Where run files (saved code, config and metadata files, console logs, media) and artifact blobs live.
 
-Run files are ``<run key>/<path>``; their paths are checked here, once: relative, ``/``-separated,
-no ``..``, no empty parts. Artifact blobs are content-addressed (``blobs/<sha256[:2]>/<sha256>``):
-an upload is streamed into the store while hashed, never held in memory, and committed once its
-digest is known to match (a wrong one is aborted and leaves nothing); large blobs arrive in parts
-(``blobs/parts/<sha256>/<n>``), joined by streaming them in order. The store's ``blobs`` table,
-not the file store, says which blobs a deployment has.
+A small interface so that S3-compatible storage can replace the local directory later.
+Run file paths are checked here, once: relative, ``/``-separated, no ``..``, no empty parts.
+Artifact blobs are content-addressed (``blobs/<sha256[:2]>/<sha256>``): an upload is streamed
+to a temporary file while hashed, never held in memory, and moved into place once its digest
+is known to match; large blobs arrive in parts (``blobs/parts/<sha256>/<n>``), joined by streaming.
+The store's ``blobs`` table, not this folder, says which blobs a deployment has.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import secrets
+import shutil
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from starlette.concurrency import run_in_threadpool
 
 from tracklet.artifacts.manifest import CHUNK_BYTES, PART_BYTES, is_sha256
-from tracklet.server.errors import BadRequest, NotFound, PayloadTooLarge
-from tracklet.server.filestore import FileStore, ObjectInfo, Upload
 
 STAGE_BYTES = 4 * CHUNK_BYTES  # how much of an upload is handed to a worker thread at once
+from tracklet.server.errors import BadRequest, NotFound, PayloadTooLarge
+
 MAX_PATH = 1024
-MAX_PARTS = 10_000  # 625 GiB in 64 MiB parts
-Parts = list[tuple[int, int]]  # (n, size) of each part stored; named here, where `list` is still the builtin
 
 
 def safe_path(path: str) -> str:
@@ -44,6 +46,10 @@ def safe_path(path: str) -> str:
     return path
 
 
+MAX_PARTS = 10_000  # 625 GiB in 64 MiB parts
+Parts = list[tuple[int, int]]  # (n, size) of each part stored; named here, where `list` is still the builtin
+
+
 def check_digest(sha256: str) -> str:
     if not is_sha256(sha256):
         raise BadRequest(f"a blob is named by its SHA-256 (64 lowercase hex digits), got {sha256!r}")
@@ -52,144 +58,175 @@ def check_digest(sha256: str) -> str:
 
 @dataclass(frozen=True)
 class Staged:
-    """An upload written and hashed, not yet visible under its key."""
+    """An upload written and hashed, not yet kept under its digest."""
 
-    upload: Upload
+    path: Path
     sha256: str
     size: int
 
 
-async def write_stream(upload: Upload, chunks: AsyncIterator[bytes], limit: int | None = None) -> Staged:
-    """Write ``chunks`` into ``upload``, hashing them; a few megabytes at a time off the event loop
-    (hashing and writing release the GIL), each byte copied once on the way. Aborted on any error."""
-    hasher, size, pending, pending_size = hashlib.sha256(), 0, [], 0
-
-    def flush(parts: list[bytes]) -> None:
-        data = b"".join(parts)
-        hasher.update(data)
-        upload.write(data)
-
-    try:
-        async for chunk in chunks:
-            size += len(chunk)
-            if limit is not None and size > limit:
-                raise PayloadTooLarge(f"a part is at most {limit} bytes")
-            pending.append(chunk)
-            pending_size += len(chunk)
-            if pending_size >= STAGE_BYTES:
-                await run_in_threadpool(flush, pending)
-                pending, pending_size = [], 0
-        await run_in_threadpool(flush, pending)
-    except BaseException:
-        await run_in_threadpool(upload.abort)
-        raise
-    return Staged(upload, hasher.hexdigest(), size)
+class Blobs(Protocol):
+    # run files
+    def put(self, run_key: str, path: str, data: bytes) -> None: ...
+    def get(self, run_key: str, path: str) -> Path: ...
+    def list(self, run_key: str) -> list[tuple[str, int]]: ...
+    def delete_run(self, run_key: str) -> None: ...
+    # content-addressed blobs
+    async def stage(self, chunks: AsyncIterator[bytes]) -> Staged: ...
+    def keep(self, staged: Staged) -> None: ...
+    def discard(self, staged: Staged) -> None: ...
+    async def put_part(self, sha256: str, n: int, chunks: AsyncIterator[bytes]) -> int: ...
+    def parts(self, sha256: str) -> Parts: ...
+    def join_parts(self, sha256: str) -> tuple[Staged, int]: ...
+    def drop_parts(self, sha256: str) -> None: ...
+    def blob_file(self, sha256: str) -> Path: ...
+    def delete_blob(self, sha256: str) -> None: ...
+    def sweep(self, older_than: float) -> None: ...
 
 
-class Blobs:
-    """Run files and artifact blobs over one file store. Blocking methods run off the event loop."""
+class LocalBlobs:
+    """Files in ``root/<run key>/<path>``, written atomically."""
 
-    def __init__(self, files: FileStore) -> None:
-        self.files = files
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
 
-    # -- run files --------------------------------------------------------------------------
+    def _file(self, run_key: str, path: str) -> Path:
+        return self.root / run_key / safe_path(path)
 
-    def file_key(self, run_key: str, path: str) -> str:
-        return f"{run_key}/{safe_path(path)}"
+    def put(self, run_key: str, path: str, data: bytes) -> None:
+        target = self._file(run_key, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            temporary.write_bytes(data)
+        except BaseException:  # a full disk: leave no half file taking the space that is left
+            temporary.unlink(missing_ok=True)
+            raise
+        os.replace(temporary, target)
 
-    async def put(self, run_key: str, path: str, chunks: AsyncIterator[bytes]) -> int:
-        """Store a run file streamed from ``chunks``, replacing any before it; its size."""
-        staged = await write_stream(self.files.begin(self.file_key(run_key, path)), chunks)
-        await run_in_threadpool(staged.upload.commit)
-        return staged.size
-
-    def get(self, run_key: str, path: str) -> ObjectInfo:
-        found = self.files.stat(self.file_key(run_key, path))
-        if found is None:
+    def get(self, run_key: str, path: str) -> Path:
+        target = self._file(run_key, path)
+        if not target.is_file():
             raise NotFound(f"no file {path!r}")
-        return found
+        return target
 
     def list(self, run_key: str) -> list[tuple[str, int]]:
-        prefix = f"{run_key}/"
-        return [(info.key[len(prefix):], info.size) for info in self.files.list(prefix)]
+        base = self.root / run_key
+        if not base.is_dir():
+            return []
+        return sorted((p.relative_to(base).as_posix(), p.stat().st_size)
+                      for p in base.rglob("*") if p.is_file() and not p.name.endswith(".tmp"))
 
     def delete_run(self, run_key: str) -> None:
-        self.files.delete_prefix(f"{run_key}/")
+        shutil.rmtree(self.root / run_key, ignore_errors=True)
 
     # -- content-addressed blobs ------------------------------------------------------------
-    # Run keys are numbers: no run's files are under "blobs/".
 
-    @staticmethod
-    def blob_key(sha256: str) -> str:
-        return f"blobs/{check_digest(sha256)[:2]}/{sha256}"
+    @property
+    def _blobs(self) -> Path:
+        return self.root / "blobs"  # run keys are numbers: no run folder is called "blobs"
 
-    @staticmethod
-    def _parts_prefix(sha256: str) -> str:
-        return f"blobs/parts/{check_digest(sha256)}/"
+    def _blob(self, sha256: str) -> Path:
+        return self._blobs / check_digest(sha256)[:2] / sha256
 
-    async def stage(self, sha256: str, chunks: AsyncIterator[bytes]) -> Staged:
-        """Write an upload said to be blob ``sha256``; visible only once kept (when its digest matches)."""
-        return await write_stream(self.files.begin(self.blob_key(sha256)), chunks)
+    def _parts(self, sha256: str) -> Path:
+        return self._blobs / "parts" / check_digest(sha256)
+
+    def _temporary(self) -> Path:
+        folder = self._blobs / "tmp"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / secrets.token_hex(16)
+
+    async def stage(self, chunks: AsyncIterator[bytes], limit: int | None = None) -> Staged:
+        """Write ``chunks`` to a temporary file, hashing them; a few megabytes at a time off the event
+        loop (hashing and writing release the GIL), each byte copied once on the way."""
+        target = self._temporary()
+        hasher, size, pending, pending_size = hashlib.sha256(), 0, [], 0
+        out = await run_in_threadpool(open, target, "wb")
+
+        def flush(parts: list[bytes]) -> None:
+            data = b"".join(parts)
+            hasher.update(data)
+            out.write(data)
+
+        try:
+            async for chunk in chunks:
+                size += len(chunk)
+                if limit is not None and size > limit:
+                    raise PayloadTooLarge(f"a part is at most {limit} bytes")
+                pending.append(chunk)
+                pending_size += len(chunk)
+                if pending_size >= STAGE_BYTES:
+                    await run_in_threadpool(flush, pending)
+                    pending, pending_size = [], 0
+            await run_in_threadpool(flush, pending)
+            await run_in_threadpool(out.close)
+        except BaseException:
+            out.close()
+            target.unlink(missing_ok=True)
+            raise
+        return Staged(target, hasher.hexdigest(), size)
 
     def keep(self, staged: Staged) -> None:
-        staged.upload.commit()  # atomic on every backend: a blob is always whole
+        final = self._blob(staged.sha256)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, final)  # atomic: a blob file is always whole
 
     def discard(self, staged: Staged) -> None:
-        staged.upload.abort()
+        staged.path.unlink(missing_ok=True)
 
     async def put_part(self, sha256: str, n: int, chunks: AsyncIterator[bytes]) -> int:
         if not 0 <= n < MAX_PARTS:
             raise BadRequest(f"part numbers go from 0 to {MAX_PARTS - 1}, got {n}")
-        staged = await write_stream(self.files.begin(self._parts_prefix(sha256) + str(n)), chunks, limit=PART_BYTES)
-        await run_in_threadpool(staged.upload.commit)  # a listed part is a whole part
+        folder = self._parts(sha256)
+        staged = await self.stage(chunks, limit=PART_BYTES)
+        folder.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, folder / str(n))  # a listed part is a whole part
         return staged.size
 
     def parts(self, sha256: str) -> Parts:
-        prefix = self._parts_prefix(sha256)
-        names = ((info.key[len(prefix):], info.size) for info in self.files.list(prefix))
-        return sorted((int(name), size) for name, size in names if name.isdigit())
+        folder = self._parts(sha256)
+        if not folder.is_dir():
+            return []
+        return sorted((int(p.name), p.stat().st_size) for p in folder.iterdir() if p.name.isdigit())
 
     def join_parts(self, sha256: str) -> tuple[Staged, int]:
-        """The parts, 0 to N-1, streamed in order into an upload of the blob (hashed as it is written); (it, N)."""
+        """The parts, 0 to N-1, joined into a staged file (hashed as it is written); (it, N)."""
         numbers = [n for n, _ in self.parts(sha256)]
         if not numbers:
             raise BadRequest(f"no parts of blob {sha256} were uploaded")
         if numbers != list(range(len(numbers))):
             gap = next(i for i, n in enumerate(numbers) if n != i)
             raise BadRequest(f"part {gap} of blob {sha256} is missing")
-        upload, hasher = self.files.begin(self.blob_key(sha256)), hashlib.sha256()
-        try:
+        target, hasher, size = self._temporary(), hashlib.sha256(), 0
+        with open(target, "wb") as out:
             for n in numbers:
-                for chunk in self.files.read(self._parts_prefix(sha256) + str(n)):
-                    hasher.update(chunk)
-                    upload.write(chunk)
-        except BaseException:
-            upload.abort()
-            raise
-        return Staged(upload, hasher.hexdigest(), upload.size), len(numbers)
+                with open(self._parts(sha256) / str(n), "rb") as part:
+                    while chunk := part.read(CHUNK_BYTES):
+                        hasher.update(chunk)
+                        out.write(chunk)
+                        size += len(chunk)
+        return Staged(target, hasher.hexdigest(), size), len(numbers)
 
     def drop_parts(self, sha256: str) -> None:
-        self.files.delete_prefix(self._parts_prefix(sha256))
+        shutil.rmtree(self._parts(sha256), ignore_errors=True)
 
-    def blob(self, sha256: str) -> ObjectInfo:
-        found = self.files.stat(self.blob_key(sha256))
-        if found is None:
+    def blob_file(self, sha256: str) -> Path:
+        target = self._blob(sha256)
+        if not target.is_file():
             raise NotFound(f"no blob {sha256}")
-        return found
+        return target
 
     def delete_blob(self, sha256: str) -> None:
-        self.files.delete(self.blob_key(sha256))
+        self._blob(sha256).unlink(missing_ok=True)
 
     def sweep(self, older_than: float) -> None:
-        """Remove what abandoned uploads left: unfinished writes, and parts none of which was written
-        for ``older_than`` seconds."""
-        self.files.abandon_uploads(older_than)
+        """Remove temporary files and parts not written to for ``older_than`` seconds (abandoned uploads)."""
         cutoff = time.time() - older_than
-        newest: dict[str, float] = {}
-        for info in self.files.list("blobs/parts/"):
-            digest = info.key.split("/")[2]
-            newest[digest] = max(newest.get(digest, 0.0), info.modified)
-        for digest, modified in newest.items():
-            if modified < cutoff and is_sha256(digest):
-                self.drop_parts(digest)
-
+        for temporary in (self._blobs / "tmp").glob("*"):
+            if temporary.stat().st_mtime < cutoff:
+                temporary.unlink(missing_ok=True)
+        for folder in (self._blobs / "parts").glob("*"):
+            if all(p.stat().st_mtime < cutoff for p in folder.iterdir()) and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
