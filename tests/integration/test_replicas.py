@@ -19,6 +19,7 @@ import pytest
 
 from tests.balancer import Balancer
 from tests.conftest import ServerProcess, api, free_port, start_script
+from tests.integration.test_server_runs import wait_for
 
 STEPS = 1500
 
@@ -70,16 +71,6 @@ def replicas(postgres_url: str, tmp_path: Path, workdir: Path):  # type: ignore[
         server.stop()
 
 
-def _wait_for(check, timeout: float = 60):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
-
-
 def test_agent_alternates_replicas_and_survives_one_dying(replicas: list[ServerProcess], workdir: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     a, b = replicas
@@ -94,7 +85,7 @@ def test_agent_alternates_replicas_and_survives_one_dying(replicas: list[ServerP
         path = f"/runs/root/replicas/{run_id}"
         with api(b) as client:
             # some points are in before replica A dies
-            _wait_for(lambda: (client.get(path).json().get("summary", {}).get("_step") or 0) > 200)
+            wait_for(lambda: (client.get(path).json().get("summary", {}).get("_step") or 0) > 200)
         a.kill()
         time.sleep(1.5)
         a.start()
