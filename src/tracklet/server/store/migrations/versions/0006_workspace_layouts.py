@@ -1,0 +1,18 @@
+"""Workspace layouts saved per project (reserved).
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # reserved: filled by the work named in the docstring
+
+
+def downgrade() -> None:
+    pass
