@@ -121,6 +121,7 @@ def request_for(method: str, path: str, values: dict[str, str]) -> dict[str, Any
         ("POST", "/artifacts/{entity}/{project}/{name}/versions"): {
             "type": "model", "manifest": manifest.manifest_of({}), "digest": manifest.digest_of({})},
         ("PATCH", "/artifacts/{entity}/{project}/{name}/{version}"): {"description": "pwned"},
+        ("PUT", "/projects/{entity}/{project}/workspace"): {"density": "compact", "sidebar_collapsed": True},
     }
     raw: dict[tuple[str, str], bytes] = {
         ("POST", "/runs/{entity}/{project}/{run_id}/records"): msgspec.msgpack.encode({"first_seq": 4, "records": []}),
@@ -220,6 +221,7 @@ def test_every_route_refuses_strangers_and_other_entities(server: ServerProcess,
         assert [r["run_id"] for r in alice.get("/runs/alice/secret-project").json()] == ["alice001"]
         assert alice.get("/runs/alice/secret-project/alice001/files/notes.txt").content == b"alice's notes"
         assert alice.get("/artifacts/alice/secret-project/hidden-model/v0").json()["description"] is None
+        assert alice.get("/projects/alice/secret-project/workspace").json()["updated_at"] is None
         assert world.alice_prefix in [k["prefix"] for k in alice.get("/keys").json() if k["revoked_at"] is None]
         assert [m["name"] for m in alice.get("/viewer").json()["entities"]] == ["alice", "lab"]
     with api(server) as admin:

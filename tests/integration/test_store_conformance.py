@@ -679,3 +679,28 @@ def test_pages_follow_the_order(store: Store, ref: runs.RunRef) -> None:
     assert [len(page) for page in pages] == [7, 7, 7, 4]
     assert sum(pages, []) == everything
     assert listed(store, ref, {"summary.loss": 1}, "created_at", limit=2, offset=1) == ["r04", "r07"]
+
+
+def test_workspace_layouts_are_saved_per_project(store: Store, ref: runs.RunRef) -> None:
+    from tracklet.protocol import PanelSize, SectionLayout, WorkspaceLayout
+    from tracklet.server.store import workspaces
+
+    other = runs.RunRef(ref.entity_id, ref.entity, "other")
+    with store.transaction() as conn:
+        runs.open_run(conn, ref, RunHandshake(project=PROJECT, run_id="run1"))
+        runs.open_run(conn, other, RunHandshake(project="other", run_id="run2"))
+    key = "val/acc\x00ü" + "x" * 500  # a key at the length limit, with what PostgreSQL cannot hold as given
+    layout = WorkspaceLayout(density="large", sidebar_collapsed=True, sections={
+        "val": SectionLayout(order=[key, "val/loss"], sizes={key: PanelSize(columns=3, height=360)})})
+    with store.transaction() as conn:
+        assert workspaces.read_layout(conn, ref).updated_at is None
+        first = workspaces.save_layout(conn, ref, layout).updated_at
+        workspaces.save_layout(conn, ref, layout)  # saving again replaces it
+    with store.read() as conn:
+        read = workspaces.read_layout(conn, ref)
+        assert workspaces.read_layout(conn, other) == WorkspaceLayout()
+    assert read.density == "large" and read.sidebar_collapsed and read.updated_at and read.updated_at >= (first or 0)
+    assert read.sections["val"].order == [key, "val/loss"]  # the key as sent: the JSON text escapes U+0000
+    assert read.sections["val"].sizes[key] == PanelSize(columns=3, height=360)
+    with store.transaction() as conn, pytest.raises(NotFound):
+        workspaces.read_layout(conn, runs.RunRef(ref.entity_id, ref.entity, "missing"))

@@ -7,7 +7,7 @@ are MessagePack (the records themselves are run log payloads, see ``tracklet.run
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import math
 
@@ -325,6 +325,43 @@ class GcReport(msgspec.Struct, kw_only=True):
     blobs: int
     bytes: int
     deleted: bool
+
+
+
+# -- a project's workspace layout (docs/ui.md: Workspace layout) -----------------------------------
+
+MAX_PANEL_COLUMNS = 6  # the widest a panel is, in grid columns (a wider grid draws it this wide)
+MAX_LAYOUT_SECTIONS = 200
+MAX_SECTION_PANELS = 1000
+MAX_LAYOUT_PANELS = 5000  # order and sizes entries of every section together
+MAX_LAYOUT_BYTES = 256 * 1024
+LayoutName = Annotated[str, msgspec.Meta(max_length=512)]  # a section name or a metric key
+
+
+class PanelSize(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """A resized panel: its width in grid columns and its height in pixels (null: the density's)."""
+
+    columns: Annotated[int, msgspec.Meta(ge=1, le=MAX_PANEL_COLUMNS)] = 1
+    height: Annotated[int, msgspec.Meta(ge=120, le=1200)] | None = None
+
+
+class SectionLayout(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """One section of panels (a key prefix): its panels' order (keys not listed follow, by name) and sizes."""
+
+    order: Annotated[list[LayoutName], msgspec.Meta(max_length=MAX_SECTION_PANELS)] = []
+    sizes: Annotated[dict[LayoutName, PanelSize], msgspec.Meta(max_length=MAX_SECTION_PANELS)] = {}
+
+
+class WorkspaceLayout(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A project's workspace layout, shared by everyone who sees the project (``GET``/``PUT
+    /projects/{entity}/{project}/workspace``). ``density`` sets how wide a grid column is at least
+    (compact, comfortable, large) and the panels' default height; ``sections`` by name ("" for keys
+    without a prefix)."""
+
+    density: Literal["compact", "comfortable", "large"] = "comfortable"
+    sidebar_collapsed: bool = False
+    sections: Annotated[dict[LayoutName, SectionLayout], msgspec.Meta(max_length=MAX_LAYOUT_SECTIONS)] = {}
+    updated_at: float | None = None  # set by the server when saved (ignored in a PUT); null: never saved
 
 
 def json_safe(value: Any) -> Any:

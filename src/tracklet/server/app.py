@@ -19,6 +19,7 @@ from tracklet.server.auth_limit import FailedAuthLimiter
 from tracklet.server.blobs import Blobs
 from tracklet.server.live import LiveFeed
 from tracklet.server.routes import accounts, artifacts, blobs as blob_routes, context, events, files, history, runs
+from tracklet.server.routes import workspaces
 from tracklet.server.store import Store
 from tracklet.server.store.accounts import User
 
@@ -58,7 +59,7 @@ def create_app(store: Store, blobs: Blobs | None = None, *, allow_anonymous: boo
         Route("/health", health, methods=["GET"]),
         Route("/openapi.json", openapi_document, methods=["GET"]),
         *accounts.routes, *runs.routes, *history.routes, *events.routes, *files.routes, *context.routes,
-        *artifacts.routes, *blob_routes.routes,
+        *artifacts.routes, *blob_routes.routes, *workspaces.routes,
     ]
     app = Starlette(
         routes=[Mount(API_PREFIX, routes=api_routes), Mount("", app=ui.WebUI())],

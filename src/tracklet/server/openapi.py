@@ -55,6 +55,11 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Any, Any]] = {
     ("GET", "/projects/{entity}/{project}/media"): (
         "Every value of one media key (key) logged by several runs (runs=id1,id2,…; min_step, max_step)", None,
         p.ProjectMedia),
+    ("GET", "/projects/{entity}/{project}/workspace"): (
+        "The project's workspace layout (the default one, updated_at null, until saved)", None, p.WorkspaceLayout),
+    ("PUT", "/projects/{entity}/{project}/workspace"): (
+        "Replace the project's workspace layout (400 naming a bad field; 413 over 256 KiB)", p.WorkspaceLayout,
+        p.WorkspaceLayout),
     ("GET", "/runs/{entity}/{project}/{run_id}/history/export"): ("Every row, streamed as NDJSON", None, None),
     ("GET", "/runs/{entity}/{project}/{run_id}/files"): ("Files saved with the run", None, list[p.RunFile]),
     ("PUT", "/runs/{entity}/{project}/{run_id}/files/{path}"): ("Upload a file (the body is its bytes)", None,

@@ -141,6 +141,12 @@ export interface MetricDefinition {
   summary?: Array<string> | null;
 }
 
+/** A resized panel: its width in grid columns and its height in pixels (null: the density's). */
+export interface PanelSize {
+  columns?: number;
+  height?: number | null;
+}
+
 /** An error response (RFC 9457 style): what went wrong and, for bad input, where. */
 export interface Problem {
   status: number;
@@ -240,6 +246,12 @@ export interface RunUpdate {
   tags?: Array<string> | null;
 }
 
+/** One section of panels (a key prefix): its panels' order (keys not listed follow, by name) and sizes. */
+export interface SectionLayout {
+  order?: Array<string>;
+  sizes?: Record<string, PanelSize>;
+}
+
 /** One metric downsampled into buckets (M4): each bucket's first, last, min and max. With ``columns=`` a request names the columns it wants and the others are left out (the UI fills those with empty lists). */
 export interface Series {
   key: string;
@@ -274,6 +286,14 @@ export interface Viewer {
   entities: Array<Entity>;
 }
 
+/** A project's workspace layout, shared by everyone who sees the project (``GET``/``PUT /projects/{entity}/{project}/workspace``). ``density`` sets how wide a grid column is at least (compact, comfortable, large) and the panels' default height; ``sections`` by name ("" for keys without a prefix). */
+export interface WorkspaceLayout {
+  density?: "comfortable" | "compact" | "large";
+  sidebar_collapsed?: boolean;
+  sections?: Record<string, SectionLayout>;
+  updated_at?: number | null;
+}
+
 /** Every API path, as the server describes it (for reference and tests). */
 export const API_PATHS = [
   "POST /api/v1/admin/artifacts/gc",
@@ -300,6 +320,8 @@ export const API_PATHS = [
   "GET /api/v1/projects/{entity}/{project}/keys",
   "GET /api/v1/projects/{entity}/{project}/media",
   "GET /api/v1/projects/{entity}/{project}/series",
+  "GET /api/v1/projects/{entity}/{project}/workspace",
+  "PUT /api/v1/projects/{entity}/{project}/workspace",
   "POST /api/v1/runs",
   "GET /api/v1/runs/{entity}/{project}",
   "DELETE /api/v1/runs/{entity}/{project}/{run_id}",

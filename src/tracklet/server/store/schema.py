@@ -266,3 +266,13 @@ artifact_usage = Table(
     Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
 )
 Index("artifact_usage_by_run", artifact_usage.c.run_pk)
+
+# A project's workspace layout (protocol.WorkspaceLayout), as its JSON text: the server checks it
+# on the way in and reads it back whole; nothing queries inside it.
+workspace_layouts = Table(
+    "workspace_layouts",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    Column("layout", Text, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
