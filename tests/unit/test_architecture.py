@@ -47,7 +47,7 @@ def test_only_settings_reads_the_environment() -> None:
 def test_import_tracklet_pulls_in_no_network_database_or_numeric_library() -> None:
     code = (
         "import sys, tracklet; heavy = {'numpy', 'torch', 'http.client', 'urllib.request', 'httpx', 'requests', "
-        "'sqlite3', 'yaml', 'asyncio', 'pandas'}; print(sorted(heavy & set(sys.modules)))"
+        "'sqlite3', 'yaml', 'asyncio', 'pandas', 'rich'}; print(sorted(heavy & set(sys.modules)))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

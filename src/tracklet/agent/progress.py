@@ -16,6 +16,7 @@ PROGRESS_FILE = "upload.json"
 @dataclass
 class UploadProgress:
     acked_seq: int = 0  # the server stores every record up to here
+    acked_bytes: int = 0  # and the run log up to this byte: upload progress, never a resume position
     opened: bool = False  # the handshake for this run directory was done
     entity: str = ""
     project: str = ""

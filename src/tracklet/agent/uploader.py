@@ -20,6 +20,7 @@ from tracklet.api.transport import ServerError, Transport, retryable
 from tracklet.errors import CommError
 from tracklet.protocol import RecordBatch, RunHandshake
 from tracklet.runlog import Frame, RecordType, RunLogReader, decode, encode_damage, is_locked
+from tracklet.runlog.framing import FRAME_HEAD
 
 MAX_BATCH_RECORDS = 5000
 MAX_BATCH_BYTES = 4 * 1024 * 1024
@@ -56,6 +57,7 @@ class Uploader:
         self.saw_exit = False
         self.last_contact = 0.0
         self.entity_override: str | None = None  # upload into this entity instead of the recorded one
+        self.on_acknowledged: Callable[[UploadProgress], None] = lambda _: None  # e.g. `tracklet sync`'s bars
         self.artifacts = ArtifactUploads(run_dir, transport, log, lambda: self.progress.save(run_dir, progress_file))
 
     # -- one pass ----------------------------------------------------------------------
@@ -152,12 +154,16 @@ class Uploader:
 
     def _acknowledge(self, last_seq: int) -> int:
         count = 0
+        end = 0
         while self.unsent and self.unsent[0].seq <= last_seq:
             frame = self.unsent.popleft()
+            end = frame.offset + FRAME_HEAD.size + len(frame.payload)
             count += 1
         if last_seq > self.progress.acked_seq:
             self.progress.acked_seq = last_seq
+            self.progress.acked_bytes = max(self.progress.acked_bytes, end)
             self.progress.save(self.run_dir, self.progress_file)
+            self.on_acknowledged(self.progress)
         return count
 
     def _resync(self, detail: str) -> int:

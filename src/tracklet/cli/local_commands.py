@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from tracklet.errors import UsageError
 from tracklet.runlog import RunLogDamaged, RunLogReader, decode
 from tracklet.sdk import local
 from tracklet.settings import workspace_settings_path
@@ -26,8 +27,10 @@ def add_commands(commands: Any) -> None:
         command.add_argument("--dir", default=None, help="the directory whose default to set (default: here)")
         command.set_defaults(handler=_set_mode, mode=mode)
 
-    runs = commands.add_parser("runs", help="list the runs recorded here", description="List the runs in DIR/tracklet.")
-    runs.add_argument("--dir", default=None, help="the directory holding tracklet/ (default: here)")
+    runs = commands.add_parser("runs", help="list the runs recorded here",
+                               description=f"List the runs of DIR. {DIR_FORMS}")
+    runs.add_argument("dir", nargs="?", default=None, metavar="DIR", help="where the runs are (default: here)")
+    runs.add_argument("--dir", dest="dir_option", default=None, metavar="DIR", help="the same as DIR")
     runs.add_argument("--json", action="store_true", help="print one JSON object per run")
     runs.set_defaults(handler=_list_runs)
 
@@ -60,12 +63,24 @@ def _format_duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
+DIR_FORMS = "DIR is the folder holding tracklet/, a tracklet/ folder itself, or one run's folder (also latest-run)."
+
+
+def locate_or_exit(directory: str | Path, command: str) -> local.RunsFolder:
+    """Where ``directory``'s runs are; a DIR that does not exist ends the command with exit code 2."""
+    try:
+        return local.locate_runs(directory)
+    except UsageError as exc:
+        print(f"tracklet {command}: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _list_runs(args: argparse.Namespace) -> int:
-    tracklet_dir = Path(args.dir or ".").absolute() / "tracklet"
+    folder = locate_or_exit(args.dir or args.dir_option or ".", "runs")
     latest: dict[str, local.LocalRun] = {}
     with warnings.catch_warnings(record=True) as damaged:
         warnings.simplefilter("always", RunLogDamaged)
-        for run in local.list_runs(tracklet_dir):
+        for run in folder.runs():
             latest[run.run_id] = run  # list_runs is oldest first: the last segment wins
     rows = []
     for run in sorted(latest.values(), key=lambda r: r.state.start_time):
@@ -83,12 +98,12 @@ def _list_runs(args: argparse.Namespace) -> int:
         })
     for warning in damaged:
         print(f"tracklet: WARNING {warning.message}", file=sys.stderr)
-    if args.json:
+    if args.json and rows:
         for row in rows:
             print(json.dumps(row))
         return 0
     if not rows:
-        print(f"No runs in {tracklet_dir}")
+        print(f"No runs in {folder.path}", file=sys.stderr if args.json else sys.stdout)
         return 0
     columns = ["id", "name", "project", "state", "steps", "start", "duration"]
     widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}

@@ -46,6 +46,7 @@ class Viewer(msgspec.Struct, kw_only=True):
     is_anonymous: bool
     default_entity: str
     entities: list[Entity]
+    local_folder: str | None = None  # `tracklet ui`: the folder whose runs it shows
 
 
 class ProjectInfo(msgspec.Struct, kw_only=True):

@@ -399,7 +399,8 @@ def _on_finish(tracklet_dir: Path, s: Settings, printer: Printer):
             local.clear_resume_id(tracklet_dir, run.id)
         lifecycle.forget(run)
         if s.mode == "online" and run.sync_dir is not None:
-            online.wait_for_upload(Path(run.sync_dir), run._state.last_seq, s.finish_timeout, printer)
+            online.wait_for_upload(Path(run.sync_dir), run._state.last_seq, s.finish_timeout, printer,
+                                   f"run {run._state.name or run.id}")
 
     return finished
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from tracklet.errors import UsageError
 from tracklet.runlog import Record, RecordType, RunLogNewerRecord, RunLogReader, RunState, decode, encode_damage, is_locked
 
 RUNLOG_SUFFIX = ".tracklet"
@@ -112,19 +113,88 @@ def read_state(log_path: Path, max_step: int | None = None) -> RunState:
 
 def list_runs(tracklet_dir: Path) -> list[LocalRun]:
     """Every run directory under ``tracklet_dir``, oldest first (reads every run log)."""
-    runs = []
+    return _runs_of(run_dirs(tracklet_dir))
+
+
+def run_dirs(tracklet_dir: Path) -> list[Path]:
+    """The run directories in ``tracklet_dir`` (folders holding a run log; not the ``latest-run``
+    link), by name; reads no run log."""
     try:
         entries = sorted(os.scandir(tracklet_dir), key=lambda e: e.name)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    for entry in entries:
-        if not entry.is_dir() or entry.is_symlink():
-            continue
-        for name in os.listdir(entry.path):
-            if name.startswith("run-") and name.endswith(RUNLOG_SUFFIX):
-                runs.append(LocalRun(Path(entry.path), name[4 : -len(RUNLOG_SUFFIX)]))
+    return [Path(e.path) for e in entries if e.is_dir(follow_symlinks=False) and _runlog_in(e.path) is not None]
+
+
+def _runlog_in(directory: str | Path) -> str | None:
+    """The run id of the run log in ``directory``, or None when it holds none."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return None
+    for name in sorted(names):
+        if name.startswith("run-") and name.endswith(RUNLOG_SUFFIX):
+            return name[4 : -len(RUNLOG_SUFFIX)]
+    return None
+
+
+def _runs_of(directories: list[Path]) -> list[LocalRun]:
+    runs = []
+    for directory in directories:
+        run_id = _runlog_in(directory)
+        if run_id is not None:
+            runs.append(LocalRun(directory, run_id))
     runs.sort(key=lambda r: r.state.start_time)
     return runs
+
+
+@dataclass(frozen=True)
+class RunsFolder:
+    """Where the runs a command was pointed at are: a ``tracklet/`` folder, or one run's folder."""
+
+    path: Path  # absolute: the tracklet/ folder to search (it may not exist yet), or the run's folder
+    single: bool  # ``path`` is one run's folder
+
+    @property
+    def tracklet_dir(self) -> Path:
+        """The ``tracklet/`` folder: ``path``, or the folder holding the one run."""
+        return self.path.parent if self.single else self.path
+
+    def run_dirs(self) -> list[Path]:
+        """The run directories there now, by name (a watched ``tracklet/`` folder gains runs)."""
+        if self.single:
+            return [self.path] if _runlog_in(self.path) is not None else []
+        return run_dirs(self.path)
+
+    def runs(self) -> list[LocalRun]:
+        """The runs there now, oldest first (reads every run log)."""
+        return _runs_of(self.run_dirs())
+
+
+def locate_runs(directory: str | os.PathLike[str]) -> RunsFolder:
+    """Where the runs of ``directory`` are, given any of: the folder holding ``tracklet/``, a
+    ``tracklet/`` folder itself, or one run's folder (also the ``latest-run`` link).
+
+    A folder with none of these is taken as the folder holding a ``tracklet/`` that does not
+    exist yet (runs started there later go to ``directory/tracklet``).
+
+    Raises:
+        UsageError: ``directory`` does not exist, or is not a folder.
+    """
+    path = Path(os.path.abspath(directory))
+    if not path.exists():
+        raise UsageError(f"DIR {path} does not exist (give the folder holding tracklet/, "
+                         "a tracklet/ folder, or a run's folder)")
+    if not path.is_dir():
+        raise UsageError(f"DIR {path} is not a folder (give the folder holding tracklet/, "
+                         "a tracklet/ folder, or a run's folder)")
+    if _runlog_in(path) is not None:
+        return RunsFolder(path.resolve() if path.is_symlink() else path, single=True)
+    if (path / "tracklet").is_dir():
+        return RunsFolder(path / "tracklet", single=False)
+    if path.name == "tracklet" or run_dirs(path):
+        return RunsFolder(path, single=False)
+    return RunsFolder(path / "tracklet", single=False)
 
 
 def segments(tracklet_dir: Path, run_id: str) -> list[LocalRun]:

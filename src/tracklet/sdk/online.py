@@ -102,31 +102,55 @@ def start_agent(run_dir: Path, s: Settings) -> subprocess.Popen[bytes]:
     )
 
 
-def wait_for_upload(run_dir: Path, last_seq: int, timeout: float, printer: Printer) -> bool:
+def wait_for_upload(run_dir: Path, last_seq: int, timeout: float, printer: Printer, label: str = "run") -> bool:
     """Wait until the agent has had every record acknowledged: at most ``timeout`` seconds, and
-    not at all once the upload has made no progress for ``STALLED_SECONDS`` (server away)."""
+    not at all once the upload has made no progress for ``STALLED_SECONDS`` (server away).
+
+    A wait longer than ``SHOW_PROGRESS_AFTER`` shows its progress, read from the agent's
+    ``upload.json`` and the run log's size (no request to the server): a bar on a terminal;
+    otherwise a line when it starts and one when it ends; nothing when silent or quiet.
+    """
+    from tracklet.agent.display import UploadDisplay, output_mode
     from tracklet.agent.progress import UploadProgress
 
     started = last_progress = time.monotonic()
     seen_before: tuple[int, int] = (-1, -1)
-    shown = False
-    while True:
-        progress = UploadProgress.load(run_dir)
-        acked = progress.acked_seq
-        now = time.monotonic()
-        if acked >= last_seq:
-            return True
-        if (acked, progress.artifact_bytes) != seen_before:  # records acknowledged, or artifact bytes sent
-            seen_before, last_progress = (acked, progress.artifact_bytes), now
-        stalled = now - last_progress > STALLED_SECONDS
-        if now - started > timeout or stalled:
-            reason = "the server is not answering" if stalled else f"it did not finish within {timeout:g} s"
-            printer.warn(
-                f"upload incomplete ({last_seq - acked} records left): {reason}. The agent keeps uploading in the "
-                f"background; if it stops, `tracklet sync {run_dir}` finishes the upload. Nothing is lost."
-            )
-            return False
-        if now - started > 0.5 and not shown:
-            printer.info(f"Waiting for the upload to finish ({last_seq - acked} records left)...")
-            shown = True
-        time.sleep(0.05)
+    display: UploadDisplay | None = None
+    bar = None
+    try:
+        while True:
+            progress = UploadProgress.load(run_dir)
+            acked = progress.acked_seq
+            now = time.monotonic()
+            if acked >= last_seq:
+                if bar is not None:
+                    bar.end("uploaded")
+                return True
+            if (acked, progress.artifact_bytes) != seen_before:  # records acknowledged, or artifact bytes sent
+                seen_before, last_progress = (acked, progress.artifact_bytes), now
+            stalled = now - last_progress > STALLED_SECONDS
+            if now - started > timeout or stalled:
+                if display is not None:
+                    display.close()  # the bar stays where it stopped, above the warning
+                reason = "the server is not answering" if stalled else f"it did not finish within {timeout:g} s"
+                printer.warn(
+                    f"upload incomplete ({last_seq - acked} records left): {reason}. The agent keeps uploading in the "
+                    f"background; if it stops, `tracklet sync {run_dir}` finishes the upload. Nothing is lost."
+                )
+                return False
+            if display is None and now - started > SHOW_PROGRESS_AFTER:
+                mode = output_mode(sys.stderr, printer.silent or printer.quiet)
+                if mode == "lines":
+                    printer.info(f"Waiting for the upload to finish ({last_seq - acked} records left)...")
+                display = UploadDisplay(sys.stderr, mode).__enter__()
+                size = sum(log.stat().st_size for log in run_dir.glob("run-*.tracklet"))
+                bar = display.run(f"tracklet: {label}", (acked, last_seq), (progress.acked_bytes, size))
+            if bar is not None:
+                bar.update(acked, progress.acked_bytes)
+            time.sleep(0.05)
+    finally:
+        if display is not None:
+            display.close()
+
+
+SHOW_PROGRESS_AFTER = 0.3

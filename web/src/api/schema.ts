@@ -284,6 +284,7 @@ export interface Viewer {
   is_anonymous: boolean;
   default_entity: string;
   entities: Array<Entity>;
+  local_folder?: string | null;
 }
 
 /** A project's workspace layout, shared by everyone who sees the project (``GET``/``PUT /projects/{entity}/{project}/workspace``). ``density`` sets how wide a grid column is at least (compact, comfortable, large) and the panels' default height; ``sections`` by name ("" for keys without a prefix). */

@@ -21,7 +21,8 @@ export async function homePage(ctx: PageContext): Promise<HTMLElement> {
                 formatAgo(p.last_activity, now)),
             ]),
           )
-        : message("empty", "No projects yet.");
+        // `tracklet ui` names the folder it searched, so a wrong DIR is plain to see
+        : message("empty", ctx.viewer.local_folder ? `No runs in ${ctx.viewer.local_folder}` : "No projects yet.");
       return h("section", { class: "entity", "data-entity": entity.name },
         h("h2", {}, entity.name, h("span", { class: "kind" }, ` ${entity.kind}`)), body);
     }),

@@ -29,6 +29,7 @@ def viewer_of(request: Request, user: User) -> Viewer:
     return Viewer(
         user=user.name, is_admin=user.is_admin, is_anonymous=user.is_anonymous, default_entity=user.name,
         entities=[Entity(name=n, kind=k, role=r) for n, k, r in memberships],
+        local_folder=getattr(request.app.state, "local_folder", None),  # set by `tracklet ui`
     )
 
 
