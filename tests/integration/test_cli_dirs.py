@@ -67,7 +67,7 @@ def test_sync_takes_each_form_of_dir(two_runs: list[Path], workdir: Path, server
             result = cli("sync", "--include-synced", directory, cwd=workdir)
             assert result.returncode == 0, (name, result.stdout, result.stderr)
             synced = [line for line in result.stdout.splitlines() if "synced to root/dirs/" in line]
-            assert sorted(line.split("synced to root/dirs/")[1].split()[0] for line in synced) == ids, (name, result.stdout)
+            assert sorted(line.split("synced to root/dirs/")[1].split(":")[0] for line in synced) == ids, (name, result.stdout)
             for run_id in ids:
                 assert client.get(f"/runs/root/dirs/{run_id}").json()["summary"]["x"] == 9
 

@@ -74,12 +74,13 @@ class RunProgress:
         return self.bytes - self.first_bytes
 
     def end(self, outcome: str | None) -> None:
-        """The upload is over: complete, and ``outcome`` says where it went (a line with the run's
-        totals and rate follows); or, with None, it stopped short (the caller says why)."""
+        """The upload is over: complete, and the line ``outcome`` (e.g. ``<run dir>: synced to e/p/id``)
+        is printed with the records, bytes and rate sent; or, with None, it stopped short (the
+        caller says why)."""
         text = None
         if outcome is not None:
             self.update(self.total_records, self.total_bytes)
-            text = f"{self.label}: {outcome} ({summary(self.sent_records, self.sent_bytes, time.monotonic() - self.started)})"
+            text = f"{outcome}: {summary(self.sent_records, self.sent_bytes, time.monotonic() - self.started)}"
         self.display._ended(self, text)
 
 

@@ -85,7 +85,7 @@ def _sync_one(run_dir: Path, transport: Any, display: Any) -> bool:
         first = uploader.progress
         uploader.read_new()  # everything on disk: the totals for the bar
         last_seq = (uploader.reader.next_seq or 1) - 1
-        bar = display.run(str(run_dir), (first.acked_seq, last_seq), (first.acked_bytes, _log_size(run_dir)))
+        bar = display.run(run_dir.name, (first.acked_seq, last_seq), (first.acked_bytes, _log_size(run_dir)))
         uploader.on_acknowledged = lambda p: bar.update(p.acked_seq, p.acked_bytes)
         try:
             if not uploader.run(follow=False):
@@ -95,7 +95,7 @@ def _sync_one(run_dir: Path, transport: Any, display: Any) -> bool:
             print(f"{run_dir}: FAILED: {exc}", file=sys.stderr, flush=True)
             return False
         p = uploader.progress
-        bar.end(f"synced to {p.entity}/{p.project}/{p.run_id} (records up to {p.acked_seq})")
+        bar.end(f"{run_dir}: synced to {p.entity}/{p.project}/{p.run_id}")
         return True
     finally:
         os.close(lock)

@@ -124,7 +124,7 @@ def wait_for_upload(run_dir: Path, last_seq: int, timeout: float, printer: Print
             now = time.monotonic()
             if acked >= last_seq:
                 if bar is not None:
-                    bar.end("uploaded")
+                    bar.end(f"tracklet: {label}: uploaded")
                 return True
             if (acked, progress.artifact_bytes) != seen_before:  # records acknowledged, or artifact bytes sent
                 seen_before, last_progress = (acked, progress.artifact_bytes), now
