@@ -168,6 +168,7 @@ def api(server: ServerProcess, key: str | None = None):  # type: ignore[no-untyp
     headers = {"Authorization": f"Bearer {key or server.admin_key}"} if key != "" else {}
     return httpx.Client(base_url=server.url + "/api/v1", headers=headers, timeout=30)
 from tests.postgres import postgres_server, postgres_url  # noqa: E402,F401 - fixtures for every test module
+from tests.s3 import s3_bucket, s3_server  # noqa: E402,F401 - fixtures for every test module
 
 
 @pytest.fixture(autouse=True)

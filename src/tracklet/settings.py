@@ -428,6 +428,17 @@ def server_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "tracklet"
 
 
+# `tracklet server`'s options that a TRACKLET_* variable may set (a flag on the command line wins).
+SERVER_VARIABLES = {"files": "TRACKLET_FILES", "files_download": "TRACKLET_FILES_DOWNLOAD"}
+
+
+def server_option(name: str, flag: str | None) -> str | None:
+    """A ``tracklet server`` option: ``flag`` if given, else its variable (:data:`SERVER_VARIABLES`), else None."""
+    if flag is not None:
+        return flag
+    return os.environ.get(SERVER_VARIABLES[name]) or None
+
+
 def client_settings_path() -> Path:
     """The global settings file, where ``tracklet login`` writes the server URL and key."""
     return global_config_dir() / "settings"

@@ -3,12 +3,16 @@
 Failures become :class:`~tracklet.errors.CommError` (``AuthenticationError`` for 401/403),
 carrying the HTTP status; :func:`retryable` is the one place that decides whether trying
 again can help.
+
+Downloads may be redirected to a presigned URL of the server's bucket (``--files-download
+presigned``): the redirect is followed by a client of its own that never sends the Tracklet key.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -18,6 +22,7 @@ import msgspec
 from tracklet.__about__ import __version__
 from tracklet.errors import AuthenticationError, CommError
 from tracklet.protocol import API_PREFIX, RECORDS_CONTENT_TYPE
+from tracklet.protocol.headers import ACCEPT_REDIRECT
 
 
 class ServerError(CommError):
@@ -51,9 +56,14 @@ class Transport:
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self._client = httpx.Client(base_url=self.base_url + API_PREFIX, headers=headers, timeout=timeout)
+        self._timeout = timeout
+        self._elsewhere: httpx.Client | None = None  # for redirects out of the server: no Tracklet key
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         self._client.close()
+        if self._elsewhere is not None:
+            self._elsewhere.close()
 
     def __enter__(self) -> Transport:
         return self
@@ -86,14 +96,38 @@ class Transport:
         response = self._send("PUT", path, content=chunks, headers=headers, timeout=timeout)
         return msgspec.json.decode(response.content) if response.content else None
 
+    def _redirects(self) -> httpx.Client:
+        with self._lock:  # artifact downloads share a transport between threads
+            if self._elsewhere is None:
+                self._elsewhere = httpx.Client(headers={"User-Agent": f"tracklet/{__version__}"},
+                                               timeout=self._timeout, follow_redirects=True)
+            return self._elsewhere
+
+    @contextlib.contextmanager
+    def _get(self, path: str, headers: dict[str, str] | None, timeout: Any) -> Iterator[httpx.Response]:
+        """A streamed GET; a redirect (a presigned URL of the server's bucket) is followed without the
+        Tracklet key, sending on only the ``Range`` header. Error statuses raise as for ``call``."""
+        asked = {**(headers or {}), ACCEPT_REDIRECT: "1"}
+        with self._client.stream("GET", path, headers=asked, timeout=timeout) as response:
+            if response.is_redirect and "location" in response.headers:
+                target = response.url.join(response.headers["location"])
+                ranged = {k: v for k, v in (headers or {}).items() if k.lower() == "range"}
+                with self._redirects().stream("GET", target, headers=ranged, timeout=timeout) as redirected:
+                    if redirected.status_code >= 400:
+                        redirected.read()
+                        _raise_for(redirected)
+                    yield redirected
+                return
+            if response.status_code >= 400:
+                response.read()
+                _raise_for(response)
+            yield response
+
     @contextlib.contextmanager
     def stream(self, path: str, headers: dict[str, str] | None = None) -> Iterator[httpx.Response]:
         """A GET answer whose body is read as it arrives (``response.iter_bytes()``); errors as for ``call``."""
         try:
-            with self._client.stream("GET", path, headers=headers) as response:  # 30 s per read, not in all
-                if response.status_code >= 400:
-                    response.read()
-                    _raise_for(response)
+            with self._get(path, headers, httpx.USE_CLIENT_DEFAULT) as response:  # 30 s per read, not in all
                 yield response
         except httpx.HTTPError as exc:
             raise CommError(f"GET {path}: {exc}", exc) from exc
@@ -105,10 +139,7 @@ class Transport:
         temporary = f"{target}.part"
         size = 0
         try:
-            with self._client.stream("GET", path, timeout=None) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    _raise_for(response)
+            with self._get(path, None, None) as response:
                 with open(temporary, "wb") as f:
                     for chunk in response.iter_bytes():
                         f.write(chunk)

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from tracklet.artifacts import manifest
@@ -122,7 +122,7 @@ async def delete_version(request: Request) -> JSON:
     return JSON({"deleted": request.path_params["version"]})
 
 
-async def download(request: Request) -> FileResponse:
+async def download(request: Request) -> Response:
     user = await caller(request)
     path = request.path_params["path"]
     problem = manifest.entry_path_problem(path)
@@ -135,9 +135,9 @@ async def download(request: Request) -> FileResponse:
                                     request.path_params["version"], path)
         if found.ref is not None:
             raise NotFound(f"{path!r} is a reference to {found.ref}: the server does not store it")
-        return blobs(request).blob_file(found.digest)
+        return blobs(request).blob(found.digest)
 
-    return file_response(await run_in_threadpool(work), path, binary=True)
+    return file_response(request, await run_in_threadpool(work), path, binary=True)
 
 
 async def run_artifacts(request: Request) -> JSON:

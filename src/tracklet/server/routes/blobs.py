@@ -2,8 +2,8 @@
 
 Blobs are content-addressed and shared by the whole deployment, so any valid API key may upload
 one: a blob is only readable through a version of a project the reader may read. Bodies are
-streamed to disk while hashed (never held in memory), with no limit but the disk's; a part is
-at most ``manifest.PART_BYTES``.
+streamed into the file store while hashed (never held in memory), with no limit but the store's;
+a part is at most ``manifest.PART_BYTES``.
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ def _keep(request: Request, staged: Staged) -> bool:
 async def upload(request: Request) -> JSON:
     await caller(request)
     digest = check_digest(request.path_params["sha256"])
-    staged = await blobs(request).stage(request.stream())
+    staged = await blobs(request).stage(digest, request.stream())
     try:
         if staged.sha256 != digest:
             raise BadRequest(f"the body's SHA-256 is {staged.sha256}, not {digest}")
         existed = await run_in_threadpool(_keep, request, staged)
     finally:
-        blobs(request).discard(staged)  # nothing left to discard once kept
+        await run_in_threadpool(blobs(request).discard, staged)  # nothing left to discard once kept
     return JSON(BlobInfo(digest=digest, size=staged.size), status_code=200 if existed else 201)
 
 
