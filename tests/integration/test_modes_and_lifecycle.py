@@ -284,10 +284,22 @@ def test_with_block_uncaught_exception(workdir: Path, run_script) -> None:  # ty
 ENDINGS = [
     ("normal-end", "pass", 0, 0),
     ("uncaught-exception", "raise ValueError('boom')", 1, 1),
-    ("keyboard-interrupt", "raise KeyboardInterrupt", 255, None),
+    ("keyboard-interrupt", "raise KeyboardInterrupt", 130, -2),  # Python ends by SIGINT; a shell shows 130
+    ("keyboard-interrupt-subclass", "class Stop(KeyboardInterrupt):\n    pass\nraise Stop", 1, 1),
     ("sys-exit-3", "import sys; sys.exit(3)", 3, 3),
     ("sys-exit-0", "import sys; sys.exit(0)", 0, 0),
     ("sys-exit-message", "import sys; sys.exit('bad input')", 1, 1),
+    ("raise-system-exit-7", "raise SystemExit(7)", 7, 7),
+    ("raise-system-exit-class", "raise SystemExit", 0, 0),
+    ("system-exit-none", "raise SystemExit(None)", 0, 0),
+    ("builtin-exit-5", "exit(5)", 5, 5),
+    ("builtin-quit-6", "quit(6)", 6, 6),
+    ("exit-from-a-function", "def main():\n    raise SystemExit(9)\nmain()", 9, 9),
+    ("caught-sys-exit", "import sys\ntry:\n    sys.exit(4)\nexcept SystemExit:\n    pass", 0, 0),
+    ("caught-system-exit", "try:\n    raise SystemExit(4)\nexcept SystemExit as e:\n    assert e.code == 4", 0, 0),
+    ("system-exit-in-a-thread", "import threading\ndef f():\n    raise SystemExit(4)\n"
+     "t = threading.Thread(target=f)\nt.start()\nt.join()", 0, 0),
+    ("excepthook-replaced", "import sys\nsys.excepthook = lambda *a: print('own hook')\nraise ValueError", 1, 1),
 ]
 
 
@@ -295,17 +307,8 @@ ENDINGS = [
 def test_unfinished_run_is_finished_at_exit_with_the_process_exit_code(
     workdir: Path, run_script, ending: str, exit_code: int, returncode: int | None  # type: ignore[no-untyped-def]
 ) -> None:
-    result = run_script(f"""
-        import tracklet
-        run = tracklet.init(mode="offline")
-        run.log({{"loss": 0.5}})
-        run.log({{"loss": 0.25}})
-        {ending}
-    """, env={"TRACKLET_SILENT": "1"})
-    if returncode is None:
-        assert result.returncode != 0
-    else:
-        assert result.returncode == returncode, result.stderr
+    result = run_script(_ending_script(ending, tracked=True), env={"TRACKLET_SILENT": "1"})
+    assert result.returncode == returncode, result.stderr
     recorded_run = only_run(workdir)
     state = state_of(recorded_run)
     assert state.exit_code == exit_code
@@ -313,6 +316,24 @@ def test_unfinished_run_is_finished_at_exit_with_the_process_exit_code(
     assert history_rows(recorded_run.log_path) == [{"_step": 0, "loss": 0.5}, {"_step": 1, "loss": 0.25}]
     exits = [r for r in local.read_records(recorded_run.log_path) if r.type.name == "EXIT"]
     assert len(exits) == 1
+
+
+def _ending_script(ending: str, tracked: bool) -> str:
+    """A script that logs two points and ends by ``ending``; untracked, the same lines do nothing
+    (tracebacks keep their line numbers)."""
+    start = [
+        "import tracklet", 'run = tracklet.init(mode="offline")', 'run.log({"loss": 0.5})', 'run.log({"loss": 0.25})',
+    ]
+    lines = start if tracked else ["pass"] * len(start)
+    return "\n".join([*lines, ending, ""])
+
+
+@pytest.mark.parametrize("ending", [pytest.param(e[1], id=e[0]) for e in ENDINGS])
+def test_the_process_ends_exactly_as_without_tracklet(run_script, ending: str) -> None:  # type: ignore[no-untyped-def]
+    """Exit status, stdout and stderr (the message of ``sys.exit('…')``, tracebacks) are Python's own."""
+    plain = run_script(_ending_script(ending, tracked=False), env={"TRACKLET_SILENT": "1"})
+    tracked = run_script(_ending_script(ending, tracked=True), env={"TRACKLET_SILENT": "1"})
+    assert (tracked.returncode, tracked.stdout, tracked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
 
 
 def test_every_unfinished_run_is_finished_at_exit(workdir: Path, run_script) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,18 @@
 """The runs alive in this process, ``tracklet.run``, and finishing them at interpreter exit.
 
-At exit, every unfinished run is finished with the process's exit code: an
-uncaught exception gives 1, ``KeyboardInterrupt`` 255, ``sys.exit(n)`` n.
+At exit, every unfinished run is finished with the exit code Python gives the process: an
+uncaught exception 1, ``KeyboardInterrupt`` 130 (Python ends by SIGINT; 128 + 2 is what a shell
+reports), ``SystemExit(n)`` however raised (``sys.exit``, ``exit``, ``quit``, ``raise SystemExit``)
+n, ``None`` 0, a message 1.
+
+How the code is seen without tracing every call: Python handles a ``SystemExit`` that leaves the
+script by reading its ``code`` attribute from C, with no Python frame on the stack, and then
+runs ``atexit``. ``builtins.SystemExit`` is replaced by a subclass (same name, same behaviour)
+whose ``code`` property notes that read, so ``raise SystemExit(n)`` and ``exit(n)`` (which raises
+the builtin by name) are seen exactly when, and only if, they end the process; ``sys.exit`` (C,
+raising the original class) is wrapped to raise the subclass. A ``SystemExit`` the script catches
+is never recorded. Uncaught exceptions are seen by ``sys.excepthook`` and, should the script have
+replaced the hook, by ``sys.last_value``, which Python sets before calling it.
 """
 
 from __future__ import annotations
@@ -10,6 +21,8 @@ import atexit
 import builtins
 import os
 import sys
+import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -82,59 +95,131 @@ class PreInit:
 
 # -- exit hooks ------------------------------------------------------------------------
 
+_KEYBOARD_INTERRUPT_CODE = 128 + 2  # Python re-raises SIGINT on itself; shells report 130
+_RealSystemExit = SystemExit
+_code_member = _RealSystemExit.__dict__["code"]  # the C slot behind SystemExit.code
+_last_value_at_install: Any = None
+_sigint_flag: Any = None  # see _unhandled_interrupt_flag
+
 
 def _exit_code_of(code: Any) -> int:
+    """The process exit code Python derives from ``SystemExit.code``."""
     if code is None:
         return 0
     if isinstance(code, int):
-        return code
-    return 1
+        return int(code) if -(2**31) <= code < 2**31 else -1  # C long → int, as Python does
+    return 1  # a message: printed on stderr, exit code 1
+
+
+def _read_by_interpreter() -> bool:
+    """True when the caller of the property getter is C with no Python frame below it:
+    the interpreter handling a SystemExit that left the script."""
+    try:
+        sys._getframe(2)  # 0: this function, 1: the getter, 2: whoever read the attribute
+    except ValueError:
+        return True
+    return False
+
+
+class _SystemExit(_RealSystemExit):
+    """``SystemExit`` as the script sees it after ``init``: records its code when Python exits by it."""
+
+    @property
+    def code(self) -> Any:
+        value = _code_member.__get__(self)
+        if _read_by_interpreter():
+            global _exit_code
+            _exit_code = _exit_code_of(value)
+        return value
+
+    @code.setter
+    def code(self, value: Any) -> None:
+        _code_member.__set__(self, value)
+
+
+# Tracebacks, reprs and pickles name it as the builtin.
+_SystemExit.__name__ = _SystemExit.__qualname__ = "SystemExit"
+_SystemExit.__module__ = "builtins"
 
 
 def _install_hooks() -> None:
-    global _hooks_pid
+    global _hooks_pid, _last_value_at_install
     if _hooks_pid == os.getpid():
         return
     if _hooks_pid is None:
         os.register_at_fork(after_in_child=_after_fork_in_child)
     _hooks_pid = os.getpid()
+    _last_value_at_install = getattr(sys, "last_value", None)
     original_exit = sys.exit
     original_excepthook = sys.excepthook
 
-    def exit(code: Any = None) -> None:
-        global _exit_code
-        _exit_code = _exit_code_of(code)
-        original_exit(code)
+    def exit(status: Any = None) -> None:
+        try:
+            original_exit(status)
+        except _RealSystemExit as exc:  # the same arguments sys.exit gives, in the recording class
+            recording = _SystemExit(*exc.args)
+        raise recording  # outside the except: chained to what the script was handling, as sys.exit is
 
     def excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
-        global _exit_code
-        _exit_code = 255 if issubclass(kind, KeyboardInterrupt) else 1
+        global _exit_code, _sigint_flag
+        if kind is KeyboardInterrupt:  # exactly: Python ends by SIGINT for the class, not a subclass
+            _exit_code = _KEYBOARD_INTERRUPT_CODE
+            _sigint_flag = _unhandled_interrupt_flag()
+        else:
+            _exit_code = 1
         original_excepthook(kind, value, tb)
 
-    sys.exit = exit  # type: ignore[assignment]
+    if not getattr(sys.exit, "_tracklet", False):
+        exit._tracklet = True  # type: ignore[attr-defined]
+        sys.exit = exit  # type: ignore[assignment]
     sys.excepthook = excepthook
-    # exit() and quit() raise SystemExit without going through sys.exit; a bare
-    # `raise SystemExit(n)` cannot be seen from inside the process at all.
-    for name in ("exit", "quit"):
-        quitter = getattr(builtins, name, None)
-        if quitter is not None and not isinstance(quitter, _RecordingQuitter):
-            setattr(builtins, name, _RecordingQuitter(quitter))
+    # exit() and quit() raise `SystemExit` by name: they find the subclass in builtins.
+    builtins.SystemExit = _SystemExit  # type: ignore[misc]
+    if not getattr(threading.excepthook, "_tracklet", False):
+        threading.excepthook = _thread_excepthook(threading.excepthook)
     atexit.register(_finish_at_exit)
 
 
-class _RecordingQuitter:
-    """Wraps the ``exit``/``quit`` builtins to remember the exit code they are given."""
+def _thread_excepthook(original: Callable[[Any], object]) -> Callable[[Any], object]:
+    """Threads ignore a ``SystemExit`` silently, but test its class by identity: the subclass too."""
 
-    def __init__(self, quitter: Any) -> None:
-        self._quitter = quitter
+    def excepthook(args: Any) -> object:
+        if args.exc_type is _SystemExit:
+            return None
+        return original(args)
 
-    def __repr__(self) -> str:
-        return repr(self._quitter)
+    excepthook._tracklet = True  # type: ignore[attr-defined]
+    return excepthook
 
-    def __call__(self, code: Any = None) -> None:
-        global _exit_code
-        _exit_code = _exit_code_of(code)
-        self._quitter(code)
+
+def _uncaught_exception_code() -> int | None:
+    """An uncaught exception's code when the script replaced ``sys.excepthook`` after ``init``
+    (rich and others do); not in IPython, which sets ``last_value`` for every failed cell."""
+    value = getattr(sys, "last_value", None)
+    if value is None or value is _last_value_at_install:
+        return None
+    shell = sys.modules.get("IPython")
+    if shell is not None and getattr(shell, "get_ipython", lambda: None)() is not None:
+        return None
+    return _KEYBOARD_INTERRUPT_CODE if type(value) is KeyboardInterrupt else 1
+
+
+def _unhandled_interrupt_flag() -> Any:
+    """CPython 3.10-3.12's process-wide "end by SIGINT after finalizing" flag, while it is set.
+
+    Any ``exec`` on another thread clears it (fixed in 3.13), and a run's threads may run one
+    (dataclasses, namedtuples) while the run finishes at exit: the process would then end with
+    1 instead of by SIGINT. ``_finish_at_exit`` sets it again.
+    """
+    if sys.implementation.name != "cpython" or sys.version_info >= (3, 13):
+        return None
+    try:
+        import ctypes
+
+        flag = ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt")
+    except (ImportError, ValueError, AttributeError, OSError):
+        return None
+    return flag if flag.value else None
 
 
 def _after_fork_in_child() -> None:
@@ -144,7 +229,9 @@ def _after_fork_in_child() -> None:
 
 
 def _finish_at_exit() -> None:
-    code = 0 if _exit_code is None else _exit_code
+    code = _exit_code
+    if code is None:
+        code = _uncaught_exception_code() or 0
     for run in reversed(list(_active)):
         if run._pid != os.getpid():  # a forked child exiting is not the run ending
             continue
@@ -152,3 +239,5 @@ def _finish_at_exit() -> None:
             run.finish(exit_code=code)
         except Exception as exc:  # the interpreter is going away: report, never raise
             print(f"tracklet: ERROR could not finish run {run.id}: {exc}", file=sys.stderr)
+    if _sigint_flag is not None and not _sigint_flag.value:
+        _sigint_flag.value = 1
