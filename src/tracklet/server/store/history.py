@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Row, func, select
 
 from tracklet.runlog.metrics import split_name
 from tracklet.runlog.state import set_path
-from tracklet.server.store import series
+from tracklet.server.store import charts, series
 from tracklet.server.store.schema import history_objects, series_blocks
 
 
@@ -78,10 +78,9 @@ def downsampled(conn: Connection, row: Row[Any], key: str, buckets: int, min_ste
                 max_step: int | None, wanted: Collection[str] = M4_COLUMNS) -> dict[str, Any]:
     """The M4 columns of one metric (those ``wanted``), JSON-ready (non-finite values as
     "NaN"/"Infinity" strings)."""
-    steps, values = series.read(conn, row.pk, key, visibility(row), min_step, max_step)
-    columns = series.downsample(steps, values, buckets, min_step, max_step)
+    columns, points = charts.downsampled(conn, row.pk, key, visibility(row), buckets, min_step, max_step)
     return {name: json_column(column) for name, column in columns.items() if name in wanted} | {
-        "downsampled": len(steps) > buckets}
+        "downsampled": points > buckets}
 
 
 def json_column(column: np.ndarray) -> list[Any]:

@@ -156,6 +156,18 @@ series_blocks = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
+# Per-window pre-aggregates of each full block (store/preaggregates.py), in a table of their own so
+# a chart reads them without reading (SQLite) or detoasting (PostgreSQL) the blocks' points.
+series_summaries = Table(
+    "series_summaries",
+    metadata,
+    Column("run_pk", Integer, ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    Column("key_id", Integer, primary_key=True),
+    Column("segment", Integer, primary_key=True),
+    Column("block_no", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
 # Values that are not plain numbers (strings, lists, histograms, booleans, None), one per key and step.
 history_objects = Table(
     "history_objects",

@@ -4,7 +4,8 @@ Each numeric key of a run is a series of (step, value) points, stored per (run, 
 in ``series_blocks`` rows of up to ``BLOCK_SIZE`` points. Only the last block of a series may
 hold fewer points, and blocks cover disjoint, increasing step ranges, so ``first_step`` /
 ``last_step`` let a reader fetch just the blocks it needs. Non-numeric values live in
-``history_objects``, one MessagePack blob per (segment, step, key).
+``history_objects``, one MessagePack blob per (segment, step, key). Each full block also has a
+``series_summaries`` row (per-window pre-aggregates, see ``preaggregates.py``) for charts.
 
 Block ``data`` layout (integers little-endian)::
 
@@ -35,7 +36,8 @@ import numpy as np
 from sqlalchemy import Column, ColumnElement, Connection, and_, delete, false, func, insert, or_, select, tuple_, update
 
 from tracklet.runlog import media_type
-from tracklet.server.store.schema import history_objects, series_blocks, series_keys
+from tracklet.server.store import preaggregates
+from tracklet.server.store.schema import history_objects, series_blocks, series_keys, series_summaries
 
 BLOCK_SIZE = 4096
 _HEADER = struct.Struct("<BIqq")
@@ -65,14 +67,18 @@ def _stream(raw: bytes, deflate: bool) -> bytes:
     return _HEAD.pack(len(raw)) + raw
 
 
-def _unstream(data: memoryview, pos: int, size: int) -> tuple[np.ndarray, int]:
-    """The `size` bytes of the stream at `pos`, and the position after it."""
+def _unstream(data: memoryview, pos: int, size: int, upto: int | None = None) -> tuple[np.ndarray, int]:
+    """The `size` bytes of the stream at `pos` (at least the first `upto` of them), and the position after it."""
     (head,) = _HEAD.unpack_from(data, pos)
     mode, end = head >> 30, pos + 4 + (head & 0x3FFFFFFF)
     payload = data[pos + 4 : end]
     if mode == _REPEAT:
         return np.full(size, payload[0], np.uint8), end
-    return np.frombuffer(zlib.decompress(payload, wbits=-15) if mode == _ZLIB else payload, np.uint8), end
+    if mode == _ZLIB:  # inflating stops once `upto` bytes are out
+        inflated = zlib.decompress(payload, wbits=-15) if upto is None else zlib.decompressobj(-15).decompress(
+            payload, upto)
+        return np.frombuffer(inflated, np.uint8), end
+    return np.frombuffer(payload, np.uint8), end
 
 
 def _encode(steps: np.ndarray, values: np.ndarray, deflate: bool) -> bytes:
@@ -102,6 +108,29 @@ def _decode_into(data: bytes | memoryview, steps: np.ndarray, raw: np.ndarray) -
     for k in range(8):
         raw[:, k], pos = _unstream(data, pos, count)
     return bool(is_int)
+
+
+def decode_at(data: bytes | memoryview, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Steps and values (the block's dtype) of the points at positions ``index`` of a block: a chart
+    needs only the windows a bucket edge cuts (raw planes are sliced, not copied whole)."""
+    data = memoryview(data)
+    is_int, count, first, stride = _HEADER.unpack_from(data)
+    pos = _HEADER.size
+    if stride:
+        steps = index * stride + first
+    else:
+        deltas, pos = _unstream(data, pos, 8 * (count - 1))
+        every = np.empty(count, np.int64)
+        every[0] = first
+        np.cumsum(deltas.view("<i8"), out=every[1:])
+        every[1:] += first
+        steps = every[index]
+    raw = np.empty((len(index), 8), np.uint8)
+    upto = int(index[-1]) + 1 if len(index) else 0
+    for k in range(8):
+        plane, pos = _unstream(data, pos, count, upto)
+        raw[:, k] = plane[index]
+    return steps, raw.view("<i8" if is_int else "<f8").reshape(-1)
 
 
 def _decode(data: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
@@ -163,6 +192,7 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
         )
     }  # fmt: skip
     new_rows: list[dict[str, object]] = []
+    summaries: list[dict[str, object]] = []
     for key, (steps, values) in arrays.items():
         key_id, tail = ids[key], open_blocks.get(ids[key])
         this = and_(sb.run_pk == run_pk, sb.key_id == key_id, sb.segment == segment)
@@ -180,10 +210,18 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
             order = np.argsort(steps, kind="stable")  # ~linear when already sorted (the usual case)
             steps, values = steps[order], values[order]
             conn.execute(delete(series_blocks).where(this, sb.block_no >= start_no))
+            ss = series_summaries.c
+            conn.execute(delete(series_summaries).where(
+                ss.run_pk == run_pk, ss.key_id == key_id, ss.segment == segment, ss.block_no >= start_no))
         for i, lo in enumerate(range(0, len(steps), BLOCK_SIZE)):
-            block = _block_row(steps[lo : lo + BLOCK_SIZE], values[lo : lo + BLOCK_SIZE])
-            new_rows.append({"run_pk": run_pk, "key_id": key_id, "segment": segment, "block_no": start_no + i, **block})
+            block_steps, block_values = steps[lo : lo + BLOCK_SIZE], values[lo : lo + BLOCK_SIZE]
+            where = {"run_pk": run_pk, "key_id": key_id, "segment": segment, "block_no": start_no + i}
+            new_rows.append(where | _block_row(block_steps, block_values))
+            if len(block_steps) == BLOCK_SIZE:  # the open block is rewritten soon: charts decode it
+                summaries.append(where | {"data": preaggregates.summarize(block_steps, block_values)})
     conn.execute(insert(series_blocks), new_rows)
+    if summaries:
+        conn.execute(insert(series_summaries), summaries)
 
 
 def _ensure_keys(conn: Connection, run_pk: int, integer: dict[str, bool]) -> dict[str, int]:
@@ -309,7 +347,10 @@ def downsample(
     min_step: int | None = None,
     max_step: int | None = None,
 ) -> dict[str, np.ndarray]:
-    """First, last, min and max (each with its step) and count per non-empty equal-width step bucket."""
+    """First, last, min and max (each with its step) and count per non-empty equal-width step bucket.
+
+    A bucket's min (max) is its first point equal to the least (greatest) non-NaN value, or its first
+    point when all are NaN; ``charts.downsampled`` gives the same answer from the stored pre-aggregates."""
     if buckets < 1:
         raise ValueError("buckets must be at least 1")
     steps, values = np.asarray(steps, dtype=np.int64), np.asarray(values)
@@ -324,44 +365,7 @@ def downsample(
                 "min_step": steps, "min": values, "max_step": steps, "max": values, "count": one}  # fmt: skip
     lo = int(steps[0]) if min_step is None else min_step
     span = (int(steps[-1]) if max_step is None else max_step) - lo + 1
-    index = steps - lo  # in place from here: fewer big temporaries is measurably faster
-    exact = span * buckets < 2**62  # integer arithmetic cannot overflow
-    if exact:
-        index *= buckets
-        index //= span
-    else:
-        index = (index * (buckets / span)).astype(np.int64).clip(0, buckets - 1)
-    starts = np.flatnonzero(index[1:] != index[:-1]) + 1
-    starts = np.concatenate(([0], starts))
-    counts = np.diff(starts, append=n)
-    ends = starts + counts - 1
-    # fmin/fmax skip NaN: a bucket's min/max is NaN only when all its values are NaN
-    mins, maxs = np.fmin.reduceat(values, starts), np.fmax.reduceat(values, starts)
-    only_nan = np.isnan(mins) if values.dtype.kind == "f" else None
-
-    def first_at(extreme: np.ndarray) -> np.ndarray:
-        """Index of each bucket's first point equal to its `extreme` (an only-NaN bucket: its first point)."""
-        hit = values == np.repeat(extreme, counts)
-        if only_nan is not None and only_nan.any():
-            hit |= np.repeat(only_nan, counts)
-        hits = np.flatnonzero(hit)  # every bucket has one, so the first hit from a bucket's start is in it
-        return hits[np.searchsorted(hits, starts)]
-
-    at_min, at_max = first_at(mins), first_at(maxs)
-    number = index[starts]  # each bucket's first step: the least s with (s - lo) * buckets // span = number
-    first_steps = (number * span + buckets - 1) // buckets if exact else np.ceil(number * (span / buckets))
-    return {
-        "bucket_start": lo + first_steps.astype(np.int64),
-        "first_step": steps[starts],
-        "first": values[starts],
-        "last_step": steps[ends],
-        "last": values[ends],
-        "min_step": steps[at_min],
-        "min": mins,
-        "max_step": steps[at_max],
-        "max": maxs,
-        "count": counts.astype(np.int64),
-    }
+    return preaggregates.m4(steps, values, buckets, lo, span)
 
 
 # --- non-numeric values, and forks ---------------------------------------------------------------

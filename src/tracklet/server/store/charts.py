@@ -1,0 +1,180 @@
+"""One metric of a run reduced to chart buckets (M4) from the blocks' pre-aggregates.
+
+The answer is exactly ``series.downsample(*series.read(…))``'s (a property test holds them equal).
+Each window (``preaggregates.WINDOW`` points of a block) that lies inside one bucket contributes
+four points (first, min, max, last; the first carries the window's count) read from
+``series_summaries``; only the points of windows that a bucket edge cuts are decoded. Blocks the
+visible range cuts, and blocks without a summary (the open block), are decoded whole.
+
+Order of work: the blocks' step bounds (one query) give the visible range and so the bucket edges;
+then the summaries of the wholly visible blocks (one query) say which windows an edge cuts; then
+the blocks holding those windows are fetched (one query) and just those windows decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, and_, or_, select
+
+from tracklet.server.store import preaggregates, series
+from tracklet.server.store.schema import series_blocks, series_keys, series_summaries
+
+Columns = dict[str, np.ndarray]
+_EXACT_FLOAT = 2**53  # int64 values below this convert to float64 without two becoming equal
+
+
+def downsampled(
+    conn: Connection,
+    run_pk: int,
+    key: str,
+    visible_until: series.Visibility,
+    buckets: int,
+    min_step: int | None = None,
+    max_step: int | None = None,
+) -> tuple[Columns, int]:
+    """The M4 columns of one key's visible points in [min_step, max_step], and how many points those are."""
+    if buckets < 1:
+        raise ValueError("buckets must be at least 1")
+    sk, sb = series_keys.c, series_blocks.c
+    visible = series._visible(sb.segment, sb.first_step, sb.last_step, visible_until, min_step, max_step)
+    rows = conn.execute(
+        select(sk.integer, sb.key_id, sb.segment, sb.block_no, sb.first_step, sb.last_step, sb.count.label("n"),
+               sb.min, sb.max)
+        .select_from(series_keys.join(series_blocks, and_(sb.run_pk == sk.run_pk, sb.key_id == sk.key_id, visible)))
+        .where(sk.run_pk == run_pk, sk.key == key)
+        .order_by(sb.segment, sb.block_no)
+    ).all()
+
+    def from_points() -> tuple[Columns, int]:
+        steps, values = series.read(conn, run_pk, key, visible_until, min_step, max_step)
+        return series.downsample(steps, values, buckets, min_step, max_step), len(steps)
+
+    if not rows:
+        return from_points()
+    bounds = []  # each block's visible steps [a, b]
+    for row in rows:
+        hi = series._upper(visible_until[row.segment], max_step)
+        bounds.append((row.first_step if min_step is None else max(row.first_step, min_step),
+                       row.last_step if hi is None else min(row.last_step, hi)))
+    if any(a > b for a, b in bounds) or any(b >= a for (_, b), (a, _) in zip(bounds, bounds[1:])):
+        return from_points()  # an empty range, or segments that overlap (read() lets the later one win a step)
+
+    integer = bool(rows[0].integer)
+    dtype = np.int64 if integer else np.float64
+    whole = [i for i, row in enumerate(rows) if bounds[i] == (row.first_step, row.last_step)]
+    whole_set = set(whole)
+    points = _decode(conn, run_pk, rows, [i for i in range(len(rows)) if i not in whole_set], bounds, dtype)
+    total = sum(rows[i].n for i in whole) + sum(len(s) for s, _ in points.values())
+    if total <= buckets:
+        return from_points()  # every point is its own bucket
+
+    def end(at: int) -> int:
+        """The first (at=0) or last (at=-1) visible step."""
+        for i in range(len(rows)) if at == 0 else range(len(rows) - 1, -1, -1):
+            if i not in points:
+                return int(rows[i].first_step if at == 0 else rows[i].last_step)
+            if len(points[i][0]):
+                return int(points[i][0][at])
+        raise AssertionError("no visible point")  # total > buckets ≥ 1
+
+    lo = min_step if min_step is not None else end(0)
+    span = (max_step if max_step is not None else end(-1)) - lo + 1
+
+    found = _summaries(conn, run_pk, rows, whole)
+    usable = [i for i in whole if i in found and (
+        integer or rows[i].min is None or max(abs(rows[i].min), abs(rows[i].max)) < _EXACT_FLOAT)]  # fmt: skip
+    usable_set = set(usable)
+    points |= _decode(conn, run_pk, rows, [i for i in whole if i not in usable_set], bounds, dtype)
+    kinds, sizes, matrix, counts = preaggregates.unsummarize([found[i] for i in usable]) if usable else _NO_WINDOWS
+    cut = (preaggregates.bucket_index(matrix[:, 0], buckets, lo, span)
+           != preaggregates.bucket_index(matrix[:, 1], buckets, lo, span))
+    kinds = np.repeat(kinds, sizes)  # per window: does its block hold int64 values?
+    parts = [_window_points(kinds[~cut], matrix[~cut], counts[~cut], integer)] if len(cut) else []
+    if cut.any():  # decode just the windows an edge cuts
+        owner = np.repeat(np.arange(len(usable)), sizes)
+        local = np.arange(len(owner)) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # window number in its block
+        cut_windows: dict[int, list[int]] = {}
+        for k, w in zip(owner[cut].tolist(), local[cut].tolist()):
+            cut_windows.setdefault(usable[k], []).append(w)
+        parts += _decode_windows(conn, run_pk, rows, cut_windows, dtype)
+    parts += [(s, v, np.ones(len(s), np.int64)) for s, v in points.values()]
+    steps, values, weights = (np.concatenate(c) for c in zip(*parts))
+    order = np.argsort(steps, kind="stable")  # windows and blocks are disjoint: ties only within a window
+    return preaggregates.m4(steps[order], values[order], buckets, lo, span, weights[order]), total
+
+
+_NO_WINDOWS = (np.zeros(0, bool), np.zeros(0, np.int64), np.zeros((0, 8), np.int64), np.zeros(0, np.int64))
+
+
+def _which(rows: Sequence[Any], which: list[int], segment: Any, block_no: Any) -> Any:
+    """SQL condition: the blocks ``rows[i]`` for i in ``which`` (one IN list per segment: cheap to compile)."""
+    by_segment: dict[int, list[int]] = {}
+    for i in which:
+        by_segment.setdefault(rows[i].segment, []).append(rows[i].block_no)
+    return or_(*(and_(segment == s, block_no.in_(nos)) for s, nos in by_segment.items()))
+
+
+def _summaries(conn: Connection, run_pk: int, rows: Sequence[Any], which: list[int]) -> dict[int, bytes]:
+    """The stored summaries of the blocks ``rows[i]`` for i in ``which`` (absent: none stored)."""
+    if not which:
+        return {}
+    ss = series_summaries.c
+    wanted = {(rows[i].segment, rows[i].block_no): i for i in which}
+    found = conn.execute(select(ss.segment, ss.block_no, ss.data).where(
+        ss.run_pk == run_pk, ss.key_id == rows[which[0]].key_id, _which(rows, which, ss.segment, ss.block_no))).all()
+    return {wanted[segment, block_no]: data for segment, block_no, data in found}
+
+
+def _blocks(conn: Connection, run_pk: int, rows: Sequence[Any], which: list[int]) -> list[tuple[int, bytes]]:
+    """(i, data) of the blocks ``rows[i]`` for i in ``which``, fetched in one query."""
+    if not which:
+        return []
+    sb = series_blocks.c
+    wanted = {(rows[i].segment, rows[i].block_no): i for i in which}
+    found = conn.execute(select(sb.segment, sb.block_no, sb.data).where(
+        sb.run_pk == run_pk, sb.key_id == rows[which[0]].key_id, _which(rows, which, sb.segment, sb.block_no))).all()
+    return [(wanted[segment, block_no], data) for segment, block_no, data in found]
+
+
+def _decode(conn: Connection, run_pk: int, rows: Sequence[Any], which: list[int], bounds: list[tuple[int, int]],
+            dtype: type) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Visible points of the blocks ``rows[i]`` for i in ``which``."""
+    points: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for i, data in _blocks(conn, run_pk, rows, which):
+        steps, values = series._decode(data)
+        a, b = bounds[i]
+        cut = slice(int(np.searchsorted(steps, a)), int(np.searchsorted(steps, b, side="right")))
+        points[i] = (steps[cut], values[cut].astype(dtype, copy=False))
+    return points
+
+
+def _decode_windows(conn: Connection, run_pk: int, rows: Sequence[Any], windows: dict[int, list[int]],
+                    dtype: type) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The points of the given windows (block i → window numbers) of wholly visible blocks."""
+    width = preaggregates.WINDOW
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for i, data in _blocks(conn, run_pk, rows, list(windows)):
+        index = (np.array(windows[i], np.int64)[:, None] * width + np.arange(width)).reshape(-1)
+        steps, values = series.decode_at(data, index[index < rows[i].n])
+        parts.append((steps, values.astype(dtype, copy=False), np.ones(len(steps), np.int64)))
+    return parts
+
+
+def _window_points(kinds: np.ndarray, matrix: np.ndarray, counts: np.ndarray,
+                   integer: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Four points per window (first, min, max, last, in step order), the first carrying the window's count;
+    ``kinds``: per window, whether its block holds int64 values."""
+    steps = matrix[:, [0, 2, 3, 1]]
+    bits = matrix[:, [4, 6, 7, 5]]
+    if integer:
+        values = bits
+    else:  # float64 bits, or int64 values of blocks stored before the key's first float
+        values = np.where(kinds[:, None], bits.astype(np.float64), np.ascontiguousarray(bits).view(np.float64))
+    weights = np.zeros(steps.shape, np.int64)
+    weights[:, 0] = counts
+    order = np.argsort(steps, axis=1, kind="stable")  # the first point sorts first, even among equal steps
+    pick = lambda a: np.take_along_axis(a, order, axis=1).reshape(-1)  # noqa: E731
+    return pick(steps), pick(values), pick(weights)
