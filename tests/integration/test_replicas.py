@@ -1,4 +1,4 @@
-"""Two `tracklet server` replicas over one PostgreSQL and one files store serve one deployment.
+"""Two `tracklet server` replicas over one PostgreSQL and one S3 bucket serve one deployment.
 
 The agent talks to a round-robin balancer, so its batches alternate replicas; one replica is killed
 mid-run and started again; every point and console line arrives once. A live client on one replica
@@ -20,6 +20,7 @@ import pytest
 from tests.balancer import Balancer
 from tests.conftest import ServerProcess, api, free_port, start_script
 from tests.integration.test_server_runs import wait_for
+from tests.s3 import S3Server
 
 STEPS = 1500
 
@@ -37,8 +38,7 @@ print("done", flush=True)
 """
 
 
-def _replicas(tmp_path: Path, store_url: str) -> list[ServerProcess]:
-    files = tmp_path / "shared-files"
+def _replicas(tmp_path: Path, store_url: str, files: str) -> list[ServerProcess]:
     servers = []
     for name in ("a", "b"):
         data_dir = tmp_path / f"replica-{name}"
@@ -46,7 +46,7 @@ def _replicas(tmp_path: Path, store_url: str) -> list[ServerProcess]:
         port = free_port()
         setup = () if name == "a" else ("--no-client-setup",)
         servers.append(ServerProcess(f"http://127.0.0.1:{port}", port, data_dir, tmp_path / "global-config", "",
-                                     store_url, extra_args=("--files", str(files), *setup)))
+                                     store_url, extra_args=("--files", files, *setup)))
     # started together: the migration lock lets one migrate while the other waits
     starters = [threading.Thread(target=s.start) for s in servers]
     for starter in starters:
@@ -64,8 +64,11 @@ def _replicas(tmp_path: Path, store_url: str) -> list[ServerProcess]:
 
 
 @pytest.fixture
-def replicas(postgres_url: str, tmp_path: Path, workdir: Path):  # type: ignore[no-untyped-def]
-    servers = _replicas(tmp_path, postgres_url)
+def replicas(postgres_url: str, s3_server: S3Server, s3_bucket: str, tmp_path: Path, workdir: Path,  # type: ignore[no-untyped-def]
+             monkeypatch: pytest.MonkeyPatch):
+    for name, value in s3_server.environment().items():  # the replicas find the bucket as boto3 does
+        monkeypatch.setenv(name, value)
+    servers = _replicas(tmp_path, postgres_url, f"s3://{s3_bucket}/deployment")
     yield servers
     for server in servers:
         server.stop()
@@ -103,6 +106,12 @@ def test_agent_alternates_replicas_and_survives_one_dying(replicas: list[ServerP
                 assert [r["loss"] for r in rows] == [1 / (s + 1) for s in range(STEPS)]
                 lines = client.get(path + "/console").json()["lines"]
                 assert [line["text"] for line in lines] == [run_id] + [f"line {s}" for s in range(0, STEPS, 100)]
+        files = {}  # the run's files, uploaded through either replica, are the same on both
+        for server in (a, b):
+            with api(server) as client:
+                listed = client.get(path + "/files").json()
+                files[server.url] = {f["path"]: client.get(f"{path}/files/{f['path']}").content for f in listed}
+        assert files[a.url] and files[a.url] == files[b.url]
     finally:
         balancer.stop()
 
