@@ -133,3 +133,51 @@ def test_without_a_tee_capture_falls_back_to_wrap(run_script, workdir: Path) -> 
     assert result.returncode == 0, result.stderr
     assert result.stdout == "still shown\n"
     assert output_log(only_run(workdir)) == ["still shown"]
+
+
+def test_a_terminal_resize_reaches_the_script(workdir: Path) -> None:
+    """tqdm and rich read the size of fd 1, which is the tee's pty: a resize of the user's terminal
+    must change it (the script waits for the new size, so without it the test fails)."""
+    import fcntl
+    import struct
+    import termios
+
+    (workdir / "train.py").write_text(textwrap.dedent("""
+        import os, signal, threading, time, tracklet
+        resized = threading.Event()
+        signal.signal(signal.SIGWINCH, lambda *_: resized.set())
+        run = tracklet.init(project="con", mode="offline")
+        print("before", os.get_terminal_size(1), flush=True)
+        resized.wait(60)
+        deadline = time.monotonic() + 30
+        while os.get_terminal_size(1).columns != 77 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the tee copies the size on its own SIGWINCH, a moment later
+        print("after", os.get_terminal_size(1), flush=True)
+        run.finish()
+    """), encoding="utf-8")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 123, 0, 0))
+
+    def controlling_terminal() -> None:  # a session of its own whose terminal is the pty: SIGWINCH on resize
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen([sys.executable, "train.py"], cwd=workdir, stdin=slave, stdout=slave, stderr=slave,
+                            env={**os.environ, **SILENT}, start_new_session=True, preexec_fn=controlling_terminal)
+    os.close(slave)
+    seen = b""
+    resized = False
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: every writer is gone
+            break
+        if not data:
+            break
+        seen += data
+        if b"before" in seen and not resized:
+            fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 25, 77, 0, 0))
+            resized = True
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    assert b"before os.terminal_size(columns=123, lines=40)" in seen
+    assert b"after os.terminal_size(columns=77, lines=25)" in seen

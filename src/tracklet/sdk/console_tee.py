@@ -19,6 +19,10 @@ the pipes, ends ``output.log``, answers with an ``a`` frame, and from then on on
 output through (a child process may still hold the pipes). It exits when every writer of the
 pipes is gone. It ignores SIGINT, SIGTERM and SIGHUP: a Ctrl-C for the training process must
 not lose the output that is still in the pipe.
+
+Terminal resizes: where fd 1/2 was a terminal, the training process writes to a pty whose size
+it reads (tqdm, rich). The tee, a child in the training process's process group, gets the
+terminal's SIGWINCH too and copies the terminal's new size onto the pty, as terminal emulators do.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import fcntl
 import os
 import selectors
 import signal
+import termios
 import time
 from typing import TextIO
 
@@ -85,6 +90,16 @@ class Tee:
             self._flush_back()
             self._tick(time.monotonic())
         self._end_recording()
+
+    def resize(self, *_signal: object) -> None:
+        """Give each pty the size its terminal has now (a SIGWINCH handler)."""
+        for fd, (_, original) in list(self.sources.items()):
+            try:
+                if os.isatty(fd) and os.isatty(original):
+                    size = fcntl.ioctl(original, termios.TIOCGWINSZ, b"\0" * 8)
+                    fcntl.ioctl(fd, termios.TIOCSWINSZ, size)
+            except OSError:  # the terminal or the pty is gone: nothing to resize
+                pass
 
     def _read(self, fd: int) -> bool:
         """Read one chunk of ``fd``; False when there was nothing (or it ended)."""
@@ -237,6 +252,7 @@ def main(argv: list[str] | None = None) -> None:
         stream, read_fd, original = spec.split(":")
         sources[int(read_fd)] = (stream, int(original))
     tee = Tee(sources, args.back, args.control, args.log)
+    signal.signal(signal.SIGWINCH, tee.resize)
     try:
         tee.run()
     except OSError as exc:
