@@ -8,11 +8,15 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracklet import settings
 from tracklet.cli.local_commands import DIR_FORMS, locate_or_exit
 from tracklet.errors import Error, UsageError
+
+if TYPE_CHECKING:
+    from tracklet.agent.display import UploadDisplay
+    from tracklet.api.transport import Transport
 
 
 def add_commands(commands: Any) -> None:
@@ -71,7 +75,7 @@ def _silent() -> bool:
         raise SystemExit(2) from None
 
 
-def _sync_one(run_dir: Path, transport: Any, display: Any) -> bool:
+def _sync_one(run_dir: Path, transport: Transport, display: UploadDisplay) -> bool:
     """Upload one run directory, showing its progress; False when it failed (said on stderr)."""
     from tracklet.agent.uploader import Uploader, hold_agent_lock
 
@@ -105,7 +109,7 @@ def _log_size(run_dir: Path) -> int:
     return sum(log.stat().st_size for log in run_dir.glob("run-*.tracklet"))
 
 
-def _clean(run_dir: Path, clean: bool, display: Any) -> None:
+def _clean(run_dir: Path, clean: bool, display: UploadDisplay) -> None:
     from tracklet.agent.progress import UploadProgress
     from tracklet.sdk.local import LocalRun
 
@@ -117,7 +121,7 @@ def _clean(run_dir: Path, clean: bool, display: Any) -> None:
         display.say(f"{run_dir}: removed (finished and uploaded)")
 
 
-def _damage_printer(run_dir: Path, display: Any) -> Callable[[str], None]:
+def _damage_printer(run_dir: Path, display: UploadDisplay) -> Callable[[str], None]:
     """Print what the reader skipped in ``run_dir``'s run log (damage, records of a newer format)."""
     def note(message: str) -> None:
         if display.mode != "silent":

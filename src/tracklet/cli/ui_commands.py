@@ -1,7 +1,9 @@
 """``tracklet ui [DIR]``: look at the runs of a folder with no account and no server to set up.
 
-It starts a local server on the loopback interface (its store in ``DIR/tracklet/.ui``),
-uploads the folder's runs into it, and keeps watching for new records and new runs.
+It starts a local server on the loopback interface (its store in the ``tracklet/`` folder's
+``.ui``), uploads the runs of DIR into it (the folder holding ``tracklet/``, a ``tracklet/``
+folder, or one run's folder: see ``sdk.local.locate_runs``), and keeps watching for new
+records and new runs.
 """
 
 from __future__ import annotations
