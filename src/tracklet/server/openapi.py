@@ -64,7 +64,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Any, Any]] = {
     ("GET", "/runs/{entity}/{project}/{run_id}/files"): ("Files saved with the run", None, list[p.RunFile]),
     ("PUT", "/runs/{entity}/{project}/{run_id}/files/{path}"): ("Upload a file (the body is its bytes)", None,
                                                                  p.RunFile),
-    ("GET", "/runs/{entity}/{project}/{run_id}/files/{path}"): ("Download a file", None, None),
+    ("GET", "/runs/{entity}/{project}/{run_id}/files/{path}"): (
+        "Download a file (supports Range; 307 to a presigned URL of the bucket where the server was started with "
+        "--files-download presigned and the client sends Tracklet-Accept-Redirect: docs/files.md)", None, None),
     ("GET", "/runs/{entity}/{project}/{run_id}/system"): (
         "System metrics: sample timestamps and, per metric, its values", None, None),
     ("GET", "/runs/{entity}/{project}/{run_id}/console"): (
@@ -91,7 +93,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, Any, Any]] = {
     ("DELETE", "/artifacts/{entity}/{project}/{name}/{version}"): (
         "Delete a version (409 while it has aliases but latest, unless delete_aliases=true)", None, None),
     ("GET", "/artifacts/{entity}/{project}/{name}/{version}/files/{path}"): (
-        "One file of a version (supports Range)", None, None),
+        "One file of a version (supports Range; 307 to a presigned URL as for run files)", None, None),
     ("GET", "/runs/{entity}/{project}/{run_id}/artifacts"): (
         "The versions a run logged or used (direction=logged|used)", None, list[p.ArtifactVersion]),
     ("POST", "/admin/artifacts/gc"): (
@@ -161,6 +163,8 @@ QUERY: dict[tuple[str, str], list[dict[str, Any]]] = {
 
 PATH_SCHEMAS = {"sha256": SHA256, "n": {"type": "integer", "minimum": 0, "maximum": 9999}}
 
+STATUS_NAMES = {"201": "Created", "206": "Partial Content (a Range asked for)",
+                "307": "Temporary Redirect (Location: the file's presigned URL)"}
 # Success statuses other than a plain 200.
 SUCCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/users"): ("201",),
@@ -173,6 +177,8 @@ SUCCESS: dict[tuple[str, str], tuple[str, ...]] = {
     ("PUT", "/blobs/{sha256}/parts/{n}"): ("201",),
     ("POST", "/blobs/{sha256}/complete"): ("200", "201"),
     ("POST", "/artifacts/{entity}/{project}/{name}/versions"): ("200", "201"),
+    ("GET", "/runs/{entity}/{project}/{run_id}/files/{path}"): ("200", "206", "307"),
+    ("GET", "/artifacts/{entity}/{project}/{name}/{version}/files/{path}"): ("200", "206", "307"),
 }
 
 # Answers that are not a protocol struct: JSON built in the route, or not JSON at all.
@@ -269,8 +275,8 @@ def document() -> dict[str, Any]:
             content = {"application/json": {"schema": schema_of[id(response)]}}
         responses: dict[str, Any] = {}
         for status in SUCCESS.get(endpoint, ("200",)):
-            responses[status] = {"description": "Created" if status == "201" else "OK"}
-            if content is not None:
+            responses[status] = {"description": STATUS_NAMES.get(status, "OK")}
+            if content is not None and status != "307":
                 responses[status]["content"] = content
         for status in problems(method, path, request):
             responses[status] = {"description": PROBLEM_TITLES[status], "content": problem}
