@@ -1,6 +1,6 @@
 // The JSON API (/api/v1) as typed calls. Types come from ./schema.ts (generated).
 
-import type { HistoryKeys, ProjectInfo, ProjectSeries, RunInfo, Series, Viewer } from "./schema";
+import type { HistoryKeys, ProjectInfo, ProjectSeries, RunInfo, Series, Viewer, WorkspaceLayout } from "./schema";
 
 export const API_PREFIX = "/api/v1";
 
@@ -103,6 +103,17 @@ export class Api {
     const response = await this.request("GET", `/runs/${enc(entity)}/${enc(project)}`,
       { order: "-created_at", limit: MAX_RUNS, updated_after: since });
     return { runs: (await response.json()) as RunInfo[], total: Number(response.headers.get("X-Total-Count")) };
+  }
+
+  /** The project's workspace layout (the default one, updated_at null, until someone saved one). */
+  workspaceLayout(entity: string, project: string): Promise<WorkspaceLayout> {
+    return this.get(`/projects/${enc(entity)}/${enc(project)}/workspace`);
+  }
+
+  /** Replaces the project's workspace layout; answers it as saved. */
+  async saveWorkspaceLayout(entity: string, project: string, layout: WorkspaceLayout): Promise<WorkspaceLayout> {
+    const response = await this.request("PUT", `/projects/${enc(entity)}/${enc(project)}/workspace`, {}, layout);
+    return (await response.json()) as WorkspaceLayout;
   }
 
   /** The numeric keys the project's runs (or only `runIds`) logged: the chart panels. */

@@ -5,6 +5,9 @@
 // Refreshes (runs shown, x axis) fetch again only panels already drawn; those out of view are marked
 // stale and fetched when they come back into view. While runs log, a drawn panel fetches only the
 // steps after those it holds, for the runs that changed (../charts/live.ts).
+// Panels sit in a grid of as many columns as fit the width at the layout's density; in the workspace
+// they can be reordered and resized per section (./panelLayout.ts), and the layout is saved by the page.
+// A chart is as wide in pixels as its panel, and asks for that many buckets.
 
 import type uPlot from "uplot";
 
@@ -17,11 +20,17 @@ import { appendTail, lastStepOf, needsRebucketing, rewound } from "../charts/liv
 import { alignM4 } from "../charts/m4";
 import { DEFAULT_X, mapToX, panelX, RELATIVE_TIME, STEP, WALL_TIME, xLabel, type XKey } from "../charts/xaxis";
 import { seriesRequest, stepRange, type XRange } from "../charts/zoom";
+import {
+  DENSITIES, type Density, emptyLayout, fitColumns, type Layout, MAX_PANEL_COLUMNS, moveBy, moveTo, orderKeys,
+  sizeOf, snapHeight, spanFor, spanWidth, HEIGHT_STEP, withOrder, withSection,
+} from "../lib/layout";
 import { isHidden } from "../lib/metricDefinitions";
-import { panelMatches, sectionKeys } from "../lib/panelKeys";
+import { panelMatches, sectionKeys, sectionOf } from "../lib/panelKeys";
 import { groupRuns } from "../lib/runColumns";
 import { h, message } from "./dom";
 import { nearViewport } from "./lazy";
+import { onPageLeft } from "./pageLeft";
+import { attachPanelControls, type DragState } from "./panelLayout";
 
 export interface PanelsOptions {
   api: Api;
@@ -37,6 +46,11 @@ export interface PanelsOptions {
   onSearch(text: string): void;
   onSmoothing(value: number): void;
   onX(key: string): void;
+  /** The workspace's layout (default: the default one, and no layout controls). */
+  layout?: Layout;
+  /** Called with the layout after each change made here (order, sizes, density): with it, panels
+   *  can be reordered and resized and the density chosen. */
+  onLayout?(layout: Layout): void;
 }
 
 export interface Panels {
@@ -79,17 +93,19 @@ interface Panel {
   stale: boolean;
   /** Runs that logged while a fetch was in flight: followed once it lands. */
   behind: Map<string, RunInfo>;
+  /** Its section (key prefix), and the buckets of its last full fetch (its chart's width then). */
+  section: string;
+  buckets: number;
 }
 
 /** The most runs a panel draws (the first ones the table shows): more would not be told apart, and
  * each panel's request names them all. */
 export const MAX_DRAWN_RUNS = 100;
 
-function panelWidth(): number {
-  // Two panels a row in the page (max 1240px, 1.5rem padding), less each panel's padding and border.
-  const available = Math.max(640, Math.min(1240, document.body.clientWidth) - 48);
-  return Math.floor((available - 12) / 2) - 26;
-}
+/** A panel's padding and border (styles.css .chart-panel): its chart is this much narrower. */
+const PANEL_CHROME = 26;
+/** A width change that makes a drawn chart ask for its buckets again (wider or narrower by this factor). */
+const REBUCKET = 1.25;
 
 export function panelsView(options: PanelsOptions): Panels {
   let runs: RunInfo[] = [];
@@ -103,6 +119,11 @@ export function panelsView(options: PanelsOptions): Panels {
   let groupBy: string | null = null;
   const panels = new Map<string, Panel>();
   const byElement = new Map<Element, Panel>();
+  let layout = options.layout ?? emptyLayout();
+  const editable = options.onLayout !== undefined;
+  const grids = new Map<string, HTMLElement>();
+  const drag: DragState = { key: null };
+  let measured = 0; // the grid's width in pixels, once in the document
   const lazy = nearViewport((el, near) => {
     const panel = byElement.get(el);
     if (!panel) return;
@@ -156,14 +177,128 @@ export function panelsView(options: PanelsOptions): Panels {
       update(panel);
     }
   });
+  const densitySelect = h("select", { "data-testid": "density", "aria-label": "Panel size" },
+    (Object.keys(DENSITIES) as Density[]).map((d) => h("option", { value: d }, DENSITIES[d].label)));
+  densitySelect.value = layout.density;
+  densitySelect.addEventListener("change", () => {
+    layout = { ...layout, density: densitySelect.value as Density };
+    changed();
+  });
   const body = h("div", { class: "sections" });
   const capNote = h("p", { class: "note", "data-testid": "runs-capped", hidden: true });
   const element = h("section", { class: "panels", "data-testid": "panels" },
     h("div", { class: "toolbar" }, searchBox,
       h("label", {}, "Smoothing ", smoothInput, " ", smoothValue),
       h("label", {}, logInput, " Log scale"),
-      h("label", {}, "X axis ", xSelect)),
+      h("label", {}, "X axis ", xSelect),
+      editable && h("label", {}, "Panels ", densitySelect)),
     capNote, body);
+
+  // The grid follows the width it is given (window, sidebar): columns, panel widths and buckets.
+  const resizes = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => applyGrid());
+  resizes?.observe(body);
+  onPageLeft(element, () => resizes?.disconnect());
+
+  /** The grid's width: measured when in the document, else the last measure or a guess. */
+  function gridWidth(): number {
+    measured = body.clientWidth || measured;
+    return measured || Math.max(600, (document.body.clientWidth || 1200) - 48);
+  }
+
+  function columns(): number {
+    return fitColumns(gridWidth(), layout.density);
+  }
+
+  /** The panel's span (its columns, at most the grid's) and chart size in pixels. */
+  function geometry(panel: Panel): { span: number; width: number; height: number } {
+    const size = sizeOf(layout, panel.section, panel.key);
+    const cols = columns();
+    const span = Math.min(size.columns, cols);
+    return { span, width: Math.max(120, spanWidth(gridWidth(), cols, span) - PANEL_CHROME),
+             height: size.height ?? DENSITIES[layout.density].height };
+  }
+
+  /** Puts every panel at its size in the grid; drawn charts take their new size, and those whose width
+   *  changed much ask for their buckets again. */
+  function applyGrid(): void {
+    if (body.clientWidth === 0 && measured !== 0) return; // collapsed or hidden: keep what is drawn
+    const cols = columns();
+    for (const grid of grids.values()) {
+      grid.style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;
+      grid.dataset["columns"] = String(cols);
+    }
+    for (const panel of panels.values()) applyPanel(panel);
+  }
+
+  function applyPanel(panel: Panel): void {
+    const { span, width, height } = geometry(panel);
+    panel.element.style.gridColumn = `span ${span}`;
+    panel.element.dataset["columns"] = String(span);
+    panel.element.dataset["height"] = String(height);
+    panel.plot.style.minHeight = `${height + 20}px`;
+    if (panel.chart && (panel.chart.width !== width || panel.chart.height !== height)) {
+      panel.chart.setSize({ width, height });
+    }
+    if (panel.fetched && panel.buckets > 0 && (width > panel.buckets * REBUCKET || width * REBUCKET < panel.buckets)) {
+      update(panel);
+    }
+  }
+
+  /** The layout changed here: apply it and tell the page (which saves it). */
+  function changed(): void {
+    applyGrid();
+    options.onLayout?.(layout);
+  }
+
+  /** The keys of a section's panels, in their order now. */
+  function sectionOrder(section: string): string[] {
+    const grid = grids.get(section);
+    return grid ? [...grid.children].map((el) => byElement.get(el)?.key).filter((k): k is string => !!k) : [];
+  }
+
+  function reorder(section: string, keys: string[]): void {
+    layout = withSection(layout, section, (s) => { s.order = withOrder(s.order, keys); });
+    const focused = document.activeElement;
+    grids.get(section)?.append(...keys.map((k) => panels.get(k)!.element));
+    // Moving an element takes the focus from it: the keyboard stays on the button it pressed.
+    if (focused instanceof HTMLElement && focused !== document.activeElement) focused.focus();
+    changed();
+  }
+
+  function setSize(panel: Panel, span: number, height: number | null): void {
+    layout = withSection(layout, panel.section, (s) => { s.sizes[panel.key] = { columns: span, height }; });
+  }
+
+  const actions = {
+    move(key: string, delta: number): void {
+      const panel = panels.get(key);
+      if (panel) reorder(panel.section, moveBy(sectionOrder(panel.section), key, delta));
+    },
+    drop(key: string, target: string): void {
+      const panel = panels.get(key);
+      if (panel) reorder(panel.section, moveTo(sectionOrder(panel.section), key, target));
+    },
+    resize(key: string, dColumns: number, dHeight: number): void {
+      const panel = panels.get(key);
+      if (!panel) return;
+      const { span, height } = geometry(panel);
+      const cols = Math.min(columns(), MAX_PANEL_COLUMNS);
+      const nextSpan = Math.max(1, Math.min(cols, span + dColumns));
+      const nextHeight = dHeight === 0 ? sizeOf(layout, panel.section, key).height
+        : snapHeight(height + dHeight * HEIGHT_STEP);
+      setSize(panel, nextSpan, nextHeight);
+      changed();
+    },
+    dragResize(key: string, width: number, height: number, done: boolean): void {
+      const panel = panels.get(key);
+      if (!panel) return;
+      setSize(panel, spanFor(width, gridWidth(), columns()), snapHeight(height));
+      if (done) changed();
+      else applyPanel(panel);
+    },
+    heightOf: (key: string) => { const panel = panels.get(key); return panel ? geometry(panel).height : 0; },
+    sameSection: (key: string, target: string) => sectionOf(key) === sectionOf(target),
+  };
 
   function applySearch(): void {
     for (const section of body.querySelectorAll<HTMLElement>("[data-testid=panel-section]")) {
@@ -223,7 +358,7 @@ export function panelsView(options: PanelsOptions): Panels {
     panel.element.dataset["xMin"] = String(xs[0] ?? "");
     panel.element.dataset["xMax"] = String(xs[xs.length - 1] ?? "");
     panel.chart = lineChart(panel.plot, aligned, {
-      title: panel.key, width: panelWidth(), height: 220, labels, colors, smoothing, logScale,
+      title: panel.key, width: geometry(panel).width, height: geometry(panel).height, labels, colors, smoothing, logScale,
       xLabel: xLabel(panel.x), xTime: panel.x === WALL_TIME,
       onZoom: (range) => {
         const steps = panel.x === STEP ? stepRange(range) : stepRange(range, panel.points);
@@ -267,7 +402,8 @@ export function panelsView(options: PanelsOptions): Panels {
     panel.fetched = true;
     panel.stale = false;
     panel.behind.clear();
-    const request = seriesRequest(panel.zoom, panelWidth());
+    panel.buckets = geometry(panel).width;
+    const request = seriesRequest(panel.zoom, panel.buckets);
     const x = panelX(xKey, panel.key, runs);
     try {
       const [metric, xSeries] = await fetchSeries(panel, x, runs.map((r) => r.run_id), request.buckets,
@@ -311,7 +447,7 @@ export function panelsView(options: PanelsOptions): Panels {
     const ids = shown.map((r) => r.run_id);
     const heldUntil = (id: string) => Math.min(after(held, id), panel.xSeries ? after(panel.xSeries, id) : Infinity);
     const minStep = Math.min(...ids.map(heldUntil)) + 1;
-    const buckets = panelWidth();
+    const buckets = panel.buckets || geometry(panel).width;
     panel.behind.clear(); // what changes from now on is followed once this lands
     const generation = ++panel.generation;
     try {
@@ -343,23 +479,29 @@ export function panelsView(options: PanelsOptions): Panels {
                                "data-requests": 0 }, plot);
     const panel: Panel = { key, element, plot, chart: null, metric: null, xSeries: null, x: STEP, answer: null, points: [],
                            zoom: null, requests: 0, generation: 0, near: !lazy.lazy, fetched: false, stale: false,
-                           behind: new Map() };
+                           behind: new Map(), section: sectionOf(key), buckets: 0 };
     byElement.set(element, panel);
+    if (editable) attachPanelControls(key, element, drag, actions);
     return panel;
   }
 
-  function layout(): void {
+  function build(): void {
     if (panelKeys.length === 0) {
       body.replaceChildren(message("empty", "These runs have logged no metrics yet."));
       return;
     }
+    grids.clear();
     body.replaceChildren(...sectionKeys(panelKeys).map((section) => {
       const name = section.name || "Other";
+      const keys = orderKeys(section.keys, layout.sections[section.name]?.order ?? []);
+      const grid = h("div", { class: "panel-grid", "data-testid": "panel-grid", "data-section": section.name },
+        keys.map((k) => panels.get(k)!.element));
+      grids.set(section.name, grid);
       return h("details", { open: true, class: "panel-section", "data-testid": "panel-section",
                             "data-section": section.name },
-        h("summary", {}, h("span", { class: "section-name" }, name), ` (${section.keys.length})`),
-        h("div", { class: "panel-grid" }, section.keys.map((k) => panels.get(k)!.element)));
+        h("summary", {}, h("span", { class: "section-name" }, name), ` (${section.keys.length})`), grid);
     }));
+    applyGrid();
     applySearch();
   }
 
@@ -384,7 +526,7 @@ export function panelsView(options: PanelsOptions): Panels {
       keys = all;
       panelKeys = next;
       if (changed) {
-        layout();
+        build();
         xOptions();
       }
       // Without IntersectionObserver every panel is "near": fetch them all now. Otherwise the

@@ -1,6 +1,7 @@
 // A project workspace: the runs table (filter, sort, group, columns, show/hide), a chart panel
 // per metric drawing every shown run and a media panel per media key; its state is in the URL and it
-// follows runs as they log.
+// follows runs as they log. The runs table is a sidebar beside the charts that can collapse; the
+// panels' layout (order, sizes, density) and the sidebar's state are saved on the server per project.
 
 import { mediaTypesOf } from "../api/media";
 import type { HistoryKeys, RunInfo } from "../api/schema";
@@ -12,7 +13,9 @@ import { mediaPanelsView } from "../components/mediaPanels";
 import { panelsView } from "../components/panels";
 import { projectTabs } from "../components/projectTabs";
 import { runsTable, type TableState } from "../components/runsTable";
+import { emptyLayout, fromDocument, type Layout, toDocument } from "../lib/layout";
 import { chartKeys } from "../lib/panelKeys";
+import { saveQueue, type SaveState } from "../lib/saveQueue";
 import { formatRoute, type Route, type WorkspaceState, workspaceState } from "../lib/route";
 
 type ProjectRoute = Extract<Route, { page: "project" }>;
@@ -26,7 +29,7 @@ function runName(ctx: PageContext, run: RunInfo): Node {
 export async function projectPage(ctx: PageContext, route: ProjectRoute): Promise<HTMLElement> {
   const { entity, project } = route;
   const state: WorkspaceState = workspaceState(route);
-  let runs = await ctx.api.runs(entity, project);
+  let [runs, layout] = await Promise.all([ctx.api.runs(entity, project), layoutOf(ctx, entity, project)]);
   const page = h("main", { class: "page workspace" },
     h("p", { class: "crumbs" }, ctx.link({ page: "home" }, "Projects"), ` / ${entity} /`),
     h("h1", {}, project),
@@ -54,11 +57,26 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     api: ctx.api, entity, project, search: state.panels, colorOf,
     onAny: (any) => { mediaHeading.hidden = !any; },
   });
+  // The layout is saved a moment after it stops changing (a drag or several clicks make one request).
+  const layoutStatus = h("span", { class: "layout-status", "data-testid": "layout-status", "data-state": "saved",
+                                   role: "status" });
+  const saver = saveQueue<Layout>(async (next) => { await ctx.api.saveWorkspaceLayout(entity, project, toDocument(next)); },
+    400, (saveState: SaveState, error?: unknown) => {
+      layoutStatus.dataset["state"] = saveState;
+      layoutStatus.textContent = saveState === "error" ? `Layout not saved: ${String(error)}`
+        : saveState === "saved" ? "" : "Saving layout…";
+    });
+  const saveLayout = (next: Layout) => {
+    layout = next;
+    saver.save(layout);
+  };
   const panels = panelsView({
     api: ctx.api, entity, project, search: state.panels, smoothing: state.smooth, x: state.x, colorOf, groupColor,
     onSearch: (text) => { state.panels = text; saveUrl(); media.setSearch(text); },
     onSmoothing: (value) => { state.smooth = value; saveUrl(); },
     onX: (key) => { state.x = key; saveUrl(); },
+    layout,
+    onLayout: (next) => saveLayout({ ...next, sidebarCollapsed: layout.sidebarCollapsed }),
   });
   const table = runsTable({
     state: { q: state.q, sort: state.sort, group: state.group, filters: state.filters, cols: state.cols,
@@ -79,7 +97,34 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   media.setRuns(table.visibleRuns());
   setKeys(await keysOf(ctx, entity, project));
 
-  page.append(h("h2", {}, "Runs"), table.element, h("h2", {}, "Charts"), panels.element, mediaHeading, media.element);
+  // The runs sidebar: collapsed, it is a narrow strip with the button that opens it again.
+  const toggle = h("button", { type: "button", class: "sidebar-toggle", "data-testid": "sidebar-toggle",
+                               "aria-controls": "run-sidebar-body" });
+  const runCount = h("span", { class: "kind", "data-testid": "sidebar-run-count" });
+  const sidebar = h("aside", { class: "run-sidebar", "data-testid": "run-sidebar", "aria-label": "Runs" },
+    h("div", { class: "sidebar-head" }, h("h2", {}, "Runs ", runCount), toggle),
+    h("div", { class: "sidebar-body", id: "run-sidebar-body" }, table.element));
+  const layoutBody = h("div", { class: "workspace-body" }, sidebar,
+    h("div", { class: "workspace-main" },
+      h("div", { class: "charts-head" }, h("h2", {}, "Charts"), layoutStatus), panels.element, mediaHeading,
+      media.element));
+  const showSidebar = (collapsed: boolean) => {
+    layoutBody.classList.toggle("sidebar-collapsed", collapsed);
+    sidebar.dataset["collapsed"] = String(collapsed);
+    toggle.setAttribute("aria-expanded", String(!collapsed));
+    toggle.title = collapsed ? "Show the runs" : "Hide the runs";
+    toggle.setAttribute("aria-label", toggle.title);
+    toggle.textContent = collapsed ? "»" : "«";
+  };
+  toggle.addEventListener("click", () => {
+    const collapsed = !layout.sidebarCollapsed;
+    showSidebar(collapsed);
+    saveLayout({ ...layout, sidebarCollapsed: collapsed });
+  });
+  showSidebar(layout.sidebarCollapsed);
+  const countRuns = () => { runCount.textContent = `(${runs.length})`; };
+  countRuns();
+  page.append(layoutBody);
 
   function setKeys(answer: HistoryKeys): void {
     panels.setKeys(chartKeys(answer.keys));
@@ -93,6 +138,7 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   const marks = new Map(runs.map((r) => [r.run_id, historyMark(r)]));
   watchRuns(ctx.api, entity, project, runs, (next) => {
     runs = next;
+    countRuns();
     colors.assign(next);
     table.setRuns(next);
     panels.setRuns(table.visibleRuns());
@@ -111,6 +157,15 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     return attached ? page.isConnected : ++ticks < 5;
   });
   return page;
+}
+
+/** The project's saved layout; the default one when it cannot be read (the page works without it). */
+async function layoutOf(ctx: PageContext, entity: string, project: string): Promise<Layout> {
+  try {
+    return fromDocument(await ctx.api.workspaceLayout(entity, project));
+  } catch {
+    return emptyLayout();
+  }
 }
 
 /** The keys the project's runs logged: numeric ones (chart panels) and media ones with their type. */
