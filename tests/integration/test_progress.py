@@ -22,9 +22,10 @@ from tracklet.agent.display import format_bytes
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
 
-def in_terminal(argv: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120) -> tuple[int, str]:
-    """Run ``argv`` with a pseudo-terminal (120 columns) as its stdin, stdout and stderr: its exit
-    code and what it wrote, escape sequences removed, carriage returns as line ends."""
+def in_terminal(argv: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 120,
+                columns: int = 160) -> tuple[int, str]:
+    """Run ``argv`` with a pseudo-terminal as its stdin, stdout and stderr: its exit code and what
+    it wrote, escape sequences removed, carriage returns as line ends."""
     import fcntl
     import pty
     import select
@@ -32,7 +33,7 @@ def in_terminal(argv: list[str], cwd: Path, env: dict[str, str] | None = None, t
     import termios
 
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     process = subprocess.Popen(argv, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, close_fds=True,
                                env={**os.environ, "TERM": "xterm-256color", **(env or {})})
     os.close(slave)
@@ -96,11 +97,13 @@ def test_sync_on_a_terminal_shows_bars_per_run_and_in_total(offline_runs, workdi
     code, text = in_terminal(tracklet("sync"), workdir)
     assert code == 0, text
     for run_dir, last, size in offline_runs:
-        # the run's bar, drawn as it moves and at its end
-        assert re.search(rf"{re.escape(run_dir.name)} .*100%.*{last:,}/{last:,} records", text), text
+        run_id = run_dir.name[-8:]
+        # the bar's line: run id and name, records, bytes of the run log, rate
+        assert re.search(rf"{run_id} [\w-]+ .*100% {last:,}/{last:,} records +[\d.]+/{re.escape(format_bytes(size))} "
+                         rf"+[\d.]+ [kM]B/s", text), text
         # and the line it leaves: where it went, its records and bytes
         assert f"{run_dir}: synced to root/bars/" in text
-        assert f"synced to root/bars/{run_dir.name[-8:]}: {last:,} records, {format_bytes(size)} in " in text
+        assert f"synced to root/bars/{run_id}: {last:,} records, {format_bytes(size)} in " in text
     total_records = sum(last for _, last, _ in offline_runs)
     assert re.search(rf"total \(2 of 2 runs\).*100%.*{total_records:,} records", text), text
     assert all(uploaded(server, run_id) for run_id in ("alpha001", "beta0002"))

@@ -113,25 +113,31 @@ class UploadDisplay:
 
     def _start_bars(self) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, DownloadColumn, Progress, TaskProgressColumn, TextColumn, TransferSpeedColumn
+        from rich.progress import BarColumn, DownloadColumn, Progress, TaskProgressColumn, TextColumn
+        from rich.table import Column
+
+        def whole() -> Column:  # numbers stay on one line; the label gives way on a narrow terminal
+            return Column(no_wrap=True)
 
         console = Console(file=self.stream, highlight=False)
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(bar_width=30), TaskProgressColumn(),
-            TextColumn("{task.fields[records]}"), DownloadColumn(), TransferSpeedColumn(),
+            TextColumn("{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis", max_width=32)),
+            BarColumn(bar_width=20), TaskProgressColumn(table_column=whole()),
+            TextColumn("{task.fields[records]}", table_column=whole()), DownloadColumn(table_column=whole()),
+            TextColumn("{task.fields[rate]}", table_column=whole()),  # the average since it started
             console=console, refresh_per_second=8,
         )
         self._progress.start()
         if self.show_total:
             self._total_task = self._progress.add_task(self._total_description(), total=max(self.total_bytes, 1),
-                                                       records="0 records")
+                                                       records="0 records", rate="")
 
     def run(self, label: str, records: tuple[int, int], size: tuple[int, int]) -> RunProgress:
         """Start showing a run: ``records`` and ``size`` are (acknowledged already, in all)."""
         run = RunProgress(self, label, records, size)
         self.runs.append(run)
         if self._progress is not None:
-            run.task = self._progress.add_task(label, total=max(size[1] - size[0], 1), records=_records_text(run))
+            run.task = self._progress.add_task(label, total=max(size[1] - size[0], 1), records=_records_text(run), rate="")
         self._changed(run)
         return run
 
@@ -147,12 +153,14 @@ class UploadDisplay:
     def _changed(self, run: RunProgress) -> None:
         if self._progress is None:
             return
-        self._progress.update(run.task, completed=run.sent_bytes, records=_records_text(run))
+        now = time.monotonic()
+        self._progress.update(run.task, completed=run.sent_bytes, records=_records_text(run),
+                              rate=_rate(run.sent_bytes, now - run.started))
         if self._total_task is not None:
             records = sum(r.sent_records for r in self.runs)
             done = sum(r.sent_bytes for r in self.runs)
             self._progress.update(self._total_task, completed=done, records=f"{records:,} records",
-                                  description=self._total_description())
+                                  rate=_rate(done, now - self.started), description=self._total_description())
 
     def _total_description(self) -> str:
         return f"total ({self.ended} of {max(self.run_count, len(self.runs))} runs)"
@@ -173,6 +181,10 @@ class UploadDisplay:
             size = sum(r.sent_bytes for r in self.runs)
             self.say(f"total: {self.ended} of {max(self.run_count, len(self.runs))} runs, "
                      f"{summary(records, size, time.monotonic() - self.started)}")
+
+
+def _rate(size: int, seconds: float) -> str:
+    return f"{format_bytes(size / seconds)}/s" if seconds > 0.05 and size else ""
 
 
 def _records_text(run: RunProgress) -> str:

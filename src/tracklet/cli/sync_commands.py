@@ -89,7 +89,9 @@ def _sync_one(run_dir: Path, transport: Transport, display: UploadDisplay) -> bo
         first = uploader.progress
         uploader.read_new()  # everything on disk: the totals for the bar
         last_seq = (uploader.reader.next_seq or 1) - 1
-        bar = display.run(run_dir.name, (first.acked_seq, last_seq), (first.acked_bytes, _log_size(run_dir)))
+        start = uploader.start or {}
+        label = " ".join(str(start[k]) for k in ("run_id", "name") if start.get(k)) or run_dir.name
+        bar = display.run(label, (first.acked_seq, last_seq), (first.acked_bytes, _log_size(run_dir)))
         uploader.on_acknowledged = lambda p: bar.update(p.acked_seq, p.acked_bytes)
         try:
             if not uploader.run(follow=False):
