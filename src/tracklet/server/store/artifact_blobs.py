@@ -1,6 +1,6 @@
 """Which artifact blobs the deployment holds (the ``blobs`` table), and their garbage collection.
 
-The files themselves are in the server's file store (``server/blobs.py``). Row locks order the
+The files themselves are in the server's file store (``server/blobs/``). Row locks order the
 two: an upload keeps its file while holding the blob's row, a version's creation reads the rows
 of its blobs ``FOR SHARE``, and gc deletes files while holding the rows it deletes ``FOR UPDATE``,
 so gc never deletes a blob a version being created (or an upload) is about to rely on.
