@@ -1,14 +1,15 @@
 """One metric of a run reduced to chart buckets (M4) from the blocks' pre-aggregates.
 
 The answer is exactly ``series.downsample(*series.read(…))``'s (a property test holds them equal).
-Each window (``preaggregates.WINDOW`` points of a block) that lies inside one bucket contributes
-four points (first, min, max, last; the first carries the window's count) read from
-``series_summaries``; only the points of windows that a bucket edge cuts are decoded. Blocks the
-visible range cuts, and blocks without a summary (the open block), are decoded whole.
+A block that lies inside one bucket is reduced from its summary: four points per window of
+``preaggregates.WINDOW`` (first, min, max, last; the first carries the window's count), 256 for a
+full block instead of its 4,096, and its points are not read at all. Blocks that a bucket edge
+crosses, blocks the visible range cuts, and blocks without a summary (the open one) are decoded.
+So charts whose buckets are wider than a block (4,096 points) read a small fraction of the data;
+narrower buckets cross nearly every block and cost what decoding every point costs.
 
-Order of work: the blocks' step bounds (one query) give the visible range and so the bucket edges;
-then the summaries of the wholly visible blocks (one query) say which windows an edge cuts; then
-the blocks holding those windows are fetched (one query) and just those windows decoded.
+Order of work: the blocks' step bounds (one query) give the visible range, so the bucket edges;
+then the summaries of the blocks inside a bucket, and the points of the others (a query each).
 """
 
 from __future__ import annotations
@@ -83,30 +84,39 @@ def downsampled(
     lo = min_step if min_step is not None else end(0)
     span = (max_step if max_step is not None else end(-1)) - lo + 1
 
-    found = _summaries(conn, run_pk, rows, whole)
-    usable = [i for i in whole if i in found and (
+    # a block that a bucket edge crosses is decoded (fetching its summary as well measured slower
+    # cold, and no faster warm); the others are reduced from their windows' pre-aggregates
+    firsts = np.array([rows[i].first_step for i in whole], np.int64)
+    lasts = np.array([rows[i].last_step for i in whole], np.int64)
+    crossed = (preaggregates.bucket_index(firsts, buckets, lo, span)
+               != preaggregates.bucket_index(lasts, buckets, lo, span)).tolist()
+    inside = [i for i, edge in zip(whole, crossed) if not edge]
+    found = _summaries(conn, run_pk, rows, inside)
+    usable = [i for i in inside if i in found and (
         integer or rows[i].min is None or max(abs(rows[i].min), abs(rows[i].max)) < _EXACT_FLOAT)]  # fmt: skip
     usable_set = set(usable)
     points |= _decode(conn, run_pk, rows, [i for i in whole if i not in usable_set], bounds, dtype)
-    kinds, sizes, matrix, counts = preaggregates.unsummarize([found[i] for i in usable]) if usable else _NO_WINDOWS
-    cut = (preaggregates.bucket_index(matrix[:, 0], buckets, lo, span)
-           != preaggregates.bucket_index(matrix[:, 1], buckets, lo, span))
-    kinds = np.repeat(kinds, sizes)  # per window: does its block hold int64 values?
-    parts = [_window_points(kinds[~cut], matrix[~cut], counts[~cut], integer)] if len(cut) else []
-    if cut.any():  # decode just the windows an edge cuts
-        owner = np.repeat(np.arange(len(usable)), sizes)
-        local = np.arange(len(owner)) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # window number in its block
-        cut_windows: dict[int, list[int]] = {}
-        for k, w in zip(owner[cut].tolist(), local[cut].tolist()):
-            cut_windows.setdefault(usable[k], []).append(w)
-        parts += _decode_windows(conn, run_pk, rows, cut_windows, dtype)
-    parts += [(s, v, np.ones(len(s), np.int64)) for s, v in points.values()]
+    if not usable:  # every block decoded: nothing to weigh
+        ordered = [points[i] for i in sorted(points)]
+        steps, values = (np.concatenate(c) for c in zip(*ordered))
+        return preaggregates.m4(steps, values, buckets, lo, span), total
+    kinds, sizes, matrix, counts = preaggregates.unsummarize([found[i] for i in usable])
+    window_steps, window_values, window_weights = _window_points(np.repeat(kinds, sizes), matrix, counts, integer)
+    offsets = np.concatenate(([0], np.cumsum(sizes) * 4)).tolist()  # summarized block k: [offsets[k], offsets[k+1])
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    k, stretch = 0, 0  # summarized blocks in a row share one slice of the window points
+    for i in range(len(rows) + 1):
+        if k < len(usable) and usable[k] == i:
+            k += 1
+            continue
+        if stretch < k:
+            a, b = offsets[stretch], offsets[k]
+            parts.append((window_steps[a:b], window_values[a:b], window_weights[a:b]))
+        stretch = k
+        if i in points:
+            parts.append((*points[i], np.ones(len(points[i][0]), np.int64)))
     steps, values, weights = (np.concatenate(c) for c in zip(*parts))
-    order = np.argsort(steps, kind="stable")  # windows and blocks are disjoint: ties only within a window
-    return preaggregates.m4(steps[order], values[order], buckets, lo, span, weights[order]), total
-
-
-_NO_WINDOWS = (np.zeros(0, bool), np.zeros(0, np.int64), np.zeros((0, 8), np.int64), np.zeros(0, np.int64))
+    return preaggregates.m4(steps, values, buckets, lo, span, weights), total
 
 
 def _which(rows: Sequence[Any], which: list[int], segment: Any, block_no: Any) -> Any:
@@ -149,18 +159,6 @@ def _decode(conn: Connection, run_pk: int, rows: Sequence[Any], which: list[int]
         cut = slice(int(np.searchsorted(steps, a)), int(np.searchsorted(steps, b, side="right")))
         points[i] = (steps[cut], values[cut].astype(dtype, copy=False))
     return points
-
-
-def _decode_windows(conn: Connection, run_pk: int, rows: Sequence[Any], windows: dict[int, list[int]],
-                    dtype: type) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """The points of the given windows (block i → window numbers) of wholly visible blocks."""
-    width = preaggregates.WINDOW
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for i, data in _blocks(conn, run_pk, rows, list(windows)):
-        index = (np.array(windows[i], np.int64)[:, None] * width + np.arange(width)).reshape(-1)
-        steps, values = series.decode_at(data, index[index < rows[i].n])
-        parts.append((steps, values.astype(dtype, copy=False), np.ones(len(steps), np.int64)))
-    return parts
 
 
 def _window_points(kinds: np.ndarray, matrix: np.ndarray, counts: np.ndarray,

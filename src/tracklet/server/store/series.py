@@ -67,18 +67,14 @@ def _stream(raw: bytes, deflate: bool) -> bytes:
     return _HEAD.pack(len(raw)) + raw
 
 
-def _unstream(data: memoryview, pos: int, size: int, upto: int | None = None) -> tuple[np.ndarray, int]:
-    """The `size` bytes of the stream at `pos` (at least the first `upto` of them), and the position after it."""
+def _unstream(data: memoryview, pos: int, size: int) -> tuple[np.ndarray, int]:
+    """The `size` bytes of the stream at `pos`, and the position after it."""
     (head,) = _HEAD.unpack_from(data, pos)
     mode, end = head >> 30, pos + 4 + (head & 0x3FFFFFFF)
     payload = data[pos + 4 : end]
     if mode == _REPEAT:
         return np.full(size, payload[0], np.uint8), end
-    if mode == _ZLIB:  # inflating stops once `upto` bytes are out
-        inflated = zlib.decompress(payload, wbits=-15) if upto is None else zlib.decompressobj(-15).decompress(
-            payload, upto)
-        return np.frombuffer(inflated, np.uint8), end
-    return np.frombuffer(payload, np.uint8), end
+    return np.frombuffer(zlib.decompress(payload, wbits=-15) if mode == _ZLIB else payload, np.uint8), end
 
 
 def _encode(steps: np.ndarray, values: np.ndarray, deflate: bool) -> bytes:
@@ -108,29 +104,6 @@ def _decode_into(data: bytes | memoryview, steps: np.ndarray, raw: np.ndarray) -
     for k in range(8):
         raw[:, k], pos = _unstream(data, pos, count)
     return bool(is_int)
-
-
-def decode_at(data: bytes | memoryview, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Steps and values (the block's dtype) of the points at positions ``index`` of a block: a chart
-    needs only the windows a bucket edge cuts (raw planes are sliced, not copied whole)."""
-    data = memoryview(data)
-    is_int, count, first, stride = _HEADER.unpack_from(data)
-    pos = _HEADER.size
-    if stride:
-        steps = index * stride + first
-    else:
-        deltas, pos = _unstream(data, pos, 8 * (count - 1))
-        every = np.empty(count, np.int64)
-        every[0] = first
-        np.cumsum(deltas.view("<i8"), out=every[1:])
-        every[1:] += first
-        steps = every[index]
-    raw = np.empty((len(index), 8), np.uint8)
-    upto = int(index[-1]) + 1 if len(index) else 0
-    for k in range(8):
-        plane, pos = _unstream(data, pos, count, upto)
-        raw[:, k] = plane[index]
-    return steps, raw.view("<i8" if is_int else "<f8").reshape(-1)
 
 
 def _decode(data: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
