@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
+
 from tracklet.artifacts.manifest import CHUNK_BYTES, PART_BYTES
 from tracklet.errors import UsageError
 from tracklet.server.blobs import (Parts, Staged, Stored, blob_key, check_part_number, consecutive, parts_key,
@@ -116,8 +118,6 @@ class S3Blobs:
         upload = Upload(self.s3, self.bucket, self._key(key))
         try:
             digest, size = await pump(chunks, upload.write, limit, what)
-            from starlette.concurrency import run_in_threadpool
-
             await run_in_threadpool(upload.complete)
         except BaseException:
             upload.abort()
