@@ -1,12 +1,16 @@
-"""Run filters: SQL (``server/store/filters.py``) against the Python evaluator it replaced.
+"""Run filters: SQL over the filter columns (``server/store/filters.py``, migration 0008) against
+the SQL over JSON text it replaced and the Python evaluator before that.
 
 A project of RUNS runs (default 100,000; ``--runs``) with a wandb-like config (30 keys, some
 nested) and summary (12 keys), stored directly through the store (no HTTP), on SQLite and on a
 throwaway PostgreSQL cluster (Debian's binaries, as tests/postgres.py starts them). Then, for each
-query: the time of ``runs.list_runs`` with the filter, order and a first page of 1,000 (what the
-API and the runs table ask for), against loading every run of the project and evaluating the same
-filter in Python with the evaluator of commit OLD_COMMIT (read from git: the project no longer
-ships it). Median of ``--repeat`` (default 5) after one warm-up; the same runs selected by both.
+query, the time of a first page of 1,000 with the filter and order (what the API and the runs
+table ask for), three ways on the same data: ``runs.list_runs`` (now: the filter copies, ``jsonb``
+on PostgreSQL); the filters module of commit TEXT_COMMIT, which read the JSON text columns
+(PostgreSQL parsed each run's text into ``jsonb`` per query); and loading every run and evaluating
+the filter in Python with the evaluator of commit OLD_COMMIT (both read from git: the project no
+longer ships them). Median of ``--repeat`` (default 5) after one warm-up (Python: one run); the
+same runs selected by all three.
 
 Target: a config value and a summary range over 100,000 runs in < 0.3 s server-side on PostgreSQL.
 Usage: .venv/bin/python bench/filter_bench.py [--runs 100000] [--stores sqlite,postgresql]
@@ -30,10 +34,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from postgres_cluster import cluster, create_database  # noqa: E402
 
+from sqlalchemy import select  # noqa: E402
+
 from tracklet.server.store import accounts, filters, open_store, runs  # noqa: E402
 from tracklet.server.store.schema import runs as runs_table  # noqa: E402
 
 OLD_COMMIT = "7bfabd5"  # the last commit that evaluated filters in Python
+TEXT_COMMIT = "79d5867"  # the last commit whose SQL filters read the JSON text columns
 NOW = time.time()
 QUERIES = {
     "config value + summary range": ({"config.optimizer": "adam", "summary.loss": {"$gte": 0.2, "$lt": 0.3}},
@@ -45,10 +52,10 @@ QUERIES = {
 }
 
 
-def old_evaluator() -> types.ModuleType:
-    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{OLD_COMMIT}:src/tracklet/server/store/filters.py"],
+def old_filters(commit: str) -> types.ModuleType:
+    source = subprocess.run(["git", "-C", str(ROOT), "show", f"{commit}:src/tracklet/server/store/filters.py"],
                             check=True, capture_output=True, text=True).stdout
-    module = types.ModuleType("old_filters")
+    module = types.ModuleType(f"filters_{commit}")
     exec(compile(source, "old_filters.py", "exec"), module.__dict__)  # noqa: S102 - our own earlier code
     return module
 
@@ -81,7 +88,8 @@ def load(url: str, rows: list[dict[str, Any]]) -> tuple[Any, runs.RunRef]:
         ref = runs.RunRef(entity_id, "bench", "filters")
         pid = runs.project_id(conn, entity_id, ref.project, create=True)
         for lo in range(0, len(rows), 5000):
-            conn.execute(runs_table.insert(), [{"project_id": pid, **row} for row in rows[lo:lo + 5000]])
+            conn.execute(runs_table.insert(), [runs.with_filter_copies({"project_id": pid, **row})
+                                               for row in rows[lo:lo + 5000]])
     if store.engine.dialect.name == "postgresql":
         with store.engine.connect() as conn:
             conn.exec_driver_sql("ANALYZE runs")
@@ -98,7 +106,8 @@ def timed(work: Any, repeat: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
-def bench_store(name: str, url: str, rows: list[dict[str, Any]], repeat: int, old: types.ModuleType) -> list[str]:
+def bench_store(name: str, url: str, rows: list[dict[str, Any]], repeat: int, old: types.ModuleType,
+                text_sql: types.ModuleType) -> list[str]:
     started = time.perf_counter()
     store, ref = load(url, rows)
     lines = [f"{name}: {len(rows):,} runs loaded in {time.perf_counter() - started:.1f} s"]
@@ -109,6 +118,16 @@ def bench_store(name: str, url: str, rows: list[dict[str, Any]], repeat: int, ol
             with store.read() as conn:
                 return [r.run_id for r in runs.list_runs(conn, ref, None, condition, order, limit=1000, now=NOW)]
 
+        text_condition = text_sql.parse_filter(document)
+
+        def sql_on_text() -> list[str]:
+            with store.read() as conn:
+                pid = runs.project_id(conn, ref.entity_id, ref.project, create=False)
+                query = select(*runs._LISTED).where(runs_table.c.project_id == pid)
+                text_sql.prepare(conn)
+                query = text_sql.apply(query, text_condition, order, conn.dialect.name, NOW)
+                return [r.run_id for r in conn.execute(query.limit(1000)).all()]
+
         old_condition, old_order = old.parse_filter(document), old.parse_order(order_text)
 
         def python() -> list[str]:
@@ -117,10 +136,12 @@ def bench_store(name: str, url: str, rows: list[dict[str, Any]], repeat: int, ol
             return [r.run_id for r in old.select(everything, old_condition, old_order, now=NOW)[:1000]]
 
         sql_s, sql_ids = timed(sql, repeat)
-        py_s, py_ids = timed(python, max(1, repeat // 2))
-        agree = "same runs" if sql_ids == py_ids else f"DIFFERENT ({len(sql_ids)} vs {len(py_ids)})"
-        lines.append(f"  {label:40} SQL {sql_s:7.3f} s   Python {py_s:7.3f} s   ×{py_s / sql_s:5.1f}   "
-                     f"{len(sql_ids)} listed, {agree}")
+        text_s, text_ids = timed(sql_on_text, repeat)
+        py_s, py_ids = timed(python, 1)
+        agree = "same runs" if sql_ids == text_ids == py_ids else \
+            f"DIFFERENT ({len(sql_ids)} vs {len(text_ids)} vs {len(py_ids)})"
+        lines.append(f"  {label:38} filter columns {sql_s:6.3f} s   JSON text {text_s:6.3f} s (×{text_s / sql_s:4.1f})   "
+                     f"Python {py_s:6.3f} s (×{py_s / sql_s:5.1f})   {len(sql_ids)} listed, {agree}")
     store.close()
     return lines
 
@@ -131,15 +152,15 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--stores", default="sqlite,postgresql")
     args = parser.parse_args()
-    rows, old = make_runs(args.runs), old_evaluator()
+    rows, old, text_sql = make_runs(args.runs), old_filters(OLD_COMMIT), old_filters(TEXT_COMMIT)
     stores = args.stores.split(",")
     report = []
     if "sqlite" in stores:
         with tempfile.TemporaryDirectory() as tmp:
-            report += bench_store("SQLite", f"sqlite:///{tmp}/bench.db", rows, args.repeat, old)
+            report += bench_store("SQLite", f"sqlite:///{tmp}/bench.db", rows, args.repeat, old, text_sql)
     if "postgresql" in stores:
         with cluster() as admin:
-            report += bench_store("PostgreSQL", create_database(admin, "filter_bench"), rows, args.repeat, old)
+            report += bench_store("PostgreSQL", create_database(admin, "filter_bench"), rows, args.repeat, old, text_sql)
     print("\n".join(report))
     return 0
 

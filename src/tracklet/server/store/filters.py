@@ -13,16 +13,19 @@ hold non-finite floats, count as numbers. An order is a field, ``-`` first for d
 without a comparable value come last. Users' reference: ``docs/api.md``.
 
 A document is checked here, then translated to one SQL condition and one ORDER BY over the runs
-table: the database filters, sorts and pages (``runs.list_runs``). JSON values are read with each
-backend's JSON functions (SQLite's ``json_type``/``json_extract``/``json_each``, PostgreSQL's
-``jsonb_typeof``/``->``/``jsonb_array_elements`` on the columns parsed once per run). Every condition is made definite (true or false,
-never SQL NULL), so ``$not``/``$nor``/``$ne`` of a missing value behave as in MongoDB.
+table: the database filters, sorts and pages (``runs.list_runs``). JSON values are read from the
+runs' filter copies of config, summary and tags (``schema.runs``, written with them) with each
+backend's JSON functions: SQLite's ``json_type``/``json_extract``/``json_each`` on JSON text,
+PostgreSQL's ``jsonb_typeof``/``->``/``jsonb_array_elements`` on ``jsonb``, parsed once when written.
+Every condition is made definite (true or false, never SQL NULL), so ``$not``/``$nor``/``$ne`` of a
+missing value behave as in MongoDB.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 import operator
 import re
 from collections.abc import Callable
@@ -70,26 +73,25 @@ Order = tuple[tuple[str, ...], bool]  # (field path, descending)
 class Scope:
     """Where a condition is turned into SQL: the backend's dialect, and the time "crashed" is judged at.
 
-    On PostgreSQL, the JSON columns a condition reads are parsed once per run, into ``jsonb`` (a
-    lateral subquery, see ``apply``): reading a key of ``json`` text parses the whole document again."""
+    On PostgreSQL each JSON value a condition reads is taken out of its document once per run, in a
+    lateral subquery (``lateral``): a condition refers to a value many times (its kind, its number,
+    its text), and each reference to a stored (compressed) document would decompress it again."""
 
     def __init__(self, dialect: str, now: float) -> None:
         self.dialect, self.now = dialect, now
-        self.used: list[str] = []  # the JSON columns read, parsed in ``lateral``
-        parsed = [cast(runs.c[name], JSONB).label(name) for name in ("config", "summary", "tags")]
-        self.lateral = select(*parsed).correlate(runs).offset(0).lateral("parsed")  # OFFSET 0: not inlined
+        self.paths: dict[tuple[str, ...], str] = {}  # the JSON values read, and their names in ``lateral``
+        self.lateral: Any = None
 
     def field(self, path: tuple[str, ...]) -> _Value:
         head = path[0]
         if head in ("config", "summary", "tags"):
             if self.dialect == "sqlite":
-                root: _Value = _SqliteJson(runs.c[head], "$")
-            else:
-                self.used.append(head)
-                root = _PostgresJson(self.lateral.c[head])
-            for key in path[1:]:
-                root = root.child(key)
-            return root
+                value: _Value = _SqliteJson(runs.c["filter_" + head], "$")
+                for key in path[1:]:
+                    value = value.child(key)
+                return value
+            name = self.paths.setdefault(path, f"v{len(self.paths)}")
+            return _PostgresJson(self.lateral.c[name] if self.lateral is not None else _extract(path))
         if head == "state":
             return _Column(effective_state(self.now), numeric=False)
         if head in TIMES:
@@ -128,8 +130,20 @@ def apply(query: Select[Any], condition: Condition, order: Order, dialect: str, 
     a comparable value (numbers before text, or after when descending), then those without; ties in
     creation order."""
     scope = Scope(dialect, now)
+    if dialect == "postgresql":  # a first pass finds the JSON values read, taken out once in a lateral subquery
+        condition(scope), _order_by(order, scope)
+        values = [_extract(path).label(name) for path, name in scope.paths.items()]
+        scope.lateral = select(*values).correlate(runs).offset(0).lateral("filtered") if values else None
     query = query.where(condition(scope)).order_by(*_order_by(order, scope))
-    return query.join(scope.lateral, true()) if scope.used else query
+    return query if scope.lateral is None else query.join(scope.lateral, true())
+
+
+def _extract(path: tuple[str, ...]) -> ColumnElement[Any]:
+    """A JSON value of a run's filter copy on PostgreSQL: ``jsonb``, SQL NULL when missing."""
+    value: ColumnElement[Any] = runs.c["filter_" + path[0]]
+    for key in path[1:]:
+        value = value.op("->")(literal(key, String))
+    return value
 
 
 def _order_by(order: Order, scope: Scope) -> list[ColumnElement[Any]]:
@@ -371,7 +385,7 @@ def _document(document: Any, where: str) -> Condition:
         else:
             path = _field(key, where)
             check = _condition(value, here, path[0])
-            tests.append(_field_test(path, check))
+            tests.append(_indexed(_field_test(path, check), path, value))
     return lambda scope: and_(true(), *(test(scope) for test in tests))
 
 
@@ -389,6 +403,46 @@ def _negated(inner: Condition) -> Condition:
 
 def _field_test(path: tuple[str, ...], check: Check) -> Condition:
     return lambda scope: check(scope.field(path), scope)
+
+
+_INDEXED = ("config", "tags")  # the filter copies with a GIN index on PostgreSQL (schema.runs)
+
+
+def _indexed(test: Condition, path: tuple[str, ...], value: Any) -> Condition:
+    """``test`` led, on PostgreSQL, by a containment (``@>``) its GIN index answers, when ``value`` is an
+    equality (or ``$eq``, ``$in``) of config or tags: ``{"config.opt": "adam"}`` can only hold for a
+    run whose config contains ``{"opt": "adam"}`` or ``{"opt": ["adam"]}`` (a list holding it). The
+    containment only narrows the runs ``test`` then checks, so results are the same either way."""
+    if path[0] not in _INDEXED:
+        return test
+    if isinstance(value, dict) and list(value) in (["$eq"], ["$in"]):
+        targets = value["$in"] if "$in" in value else [value["$eq"]]
+    else:
+        targets = [value]
+    if not isinstance(targets, list) or not targets or not all(_containable(t) for t in targets):
+        return test
+    documents: list[Any] = []
+    for target in targets:
+        for found in ([[target]] if path[0] == "tags" else [target, [target]]):  # tags are always a list
+            for key in reversed(path[1:]):
+                found = {key: found}
+            documents.append(found)
+    column = runs.c["filter_" + path[0]]
+
+    def condition(scope: Scope) -> ColumnElement[bool]:
+        if scope.dialect != "postgresql":
+            return test(scope)
+        return and_(or_(*(column.op("@>")(literal(d, JSONB)) for d in documents)), test(scope))
+
+    return condition
+
+
+def _containable(value: Any) -> bool:
+    """A value ``@>`` compares as equality does here: text, booleans, and numbers a float holds exactly
+    (``jsonb`` compares numbers as decimals; equality here compares them as floats)."""
+    if isinstance(value, (str, bool)):
+        return True
+    return isinstance(value, (int, float)) and math.isfinite(value) and abs(value) < 2**53
 
 
 def _field(name: Any, where: str) -> tuple[str, ...]:

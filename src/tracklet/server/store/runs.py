@@ -36,6 +36,31 @@ class RunRef:
     project: str
 
 
+# A run's row as the store reads it: without the copies only filters read (schema.runs).
+FILTER_COPIES = {"config": "filter_config", "summary": "filter_summary", "tags": "filter_tags"}
+_STORED = [c for c in runs.c if c.name not in FILTER_COPIES.values()]
+
+
+def with_filter_copies(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` to write to a run's row, with the filter copy of any config, summary or tags among them:
+    every write of those columns goes through here, so filters see what listings show."""
+    for name, copy in FILTER_COPIES.items():
+        if name in values:
+            values[copy] = without_nul(values[name])
+    return values
+
+
+def without_nul(value: Any) -> Any:
+    """A JSON value with U+0000 as U+FFFD, as text columns store it: PostgreSQL's jsonb cannot hold it."""
+    if type(value) is str:
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if type(value) is dict:
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if type(value) is list:
+        return [without_nul(v) for v in value]
+    return value
+
+
 def project_id(conn: Connection, entity_id: int, name: str, create: bool) -> int | None:
     query = select(projects.c.id).where(projects.c.entity_id == entity_id, projects.c.name == name)
     found = conn.execute(query).scalar()
@@ -51,7 +76,7 @@ def project_id(conn: Connection, entity_id: int, name: str, create: bool) -> int
 
 def find_run(conn: Connection, entity_id: int, project: str, run_id: str, lock: bool = False) -> Row[Any] | None:
     query = (
-        select(runs)
+        select(*_STORED)
         .join(projects, projects.c.id == runs.c.project_id)
         .where(projects.c.entity_id == entity_id, projects.c.name == project, runs.c.run_id == run_id)
     )
@@ -63,7 +88,7 @@ def find_run(conn: Connection, entity_id: int, project: str, run_id: str, lock: 
 def find_runs(conn: Connection, ref: RunRef, run_ids: list[str]) -> list[Row[Any]]:
     """The runs of the project among ``run_ids`` (unknown ids are left out)."""
     return list(conn.execute(
-        select(runs)
+        select(*_STORED)
         .join(projects, projects.c.id == runs.c.project_id)
         .where(projects.c.entity_id == ref.entity_id, projects.c.name == ref.project, runs.c.run_id.in_(run_ids))
     ).all())
@@ -132,9 +157,9 @@ def open_run(conn: Connection, ref: RunRef, request: RunHandshake) -> dict[str, 
         # stored but hidden, like a rewind to before step 0.
         segment = existing.segment + 1
         visible = {s: -1 for s in existing.visible_until} | {str(segment): None}
-        conn.execute(update(runs).where(runs.c.pk == existing.pk).values(
+        conn.execute(update(runs).where(runs.c.pk == existing.pk).values(**with_filter_copies(dict(
             segment=segment, visible_until=visible, state="running", exit_code=None, config={}, summary={},
-            replay_state=None, metrics=None, heartbeat_at=time.time(), updated_at=time.time(), branch=None))
+            replay_state=None, metrics=None, heartbeat_at=time.time(), updated_at=time.time(), branch=None))))
         return _reply(_reload(conn, existing.pk), resumed=False)
     pk = _insert_run(conn, ref, request.run_id)
     return _reply(_reload(conn, pk), resumed=False)
@@ -150,15 +175,15 @@ def _check_length(value: str, column: Column[str], what: str) -> None:
 def _insert_run(conn: Connection, ref: RunRef, run_id: str, branch: dict[str, Any] | None = None) -> int:
     pid = project_id(conn, ref.entity_id, ref.project, create=True)
     now = time.time()
-    return _new_id(conn.execute(insert(runs).values(
+    return _new_id(conn.execute(insert(runs).values(**with_filter_copies(dict(
         project_id=pid, run_id=run_id, state="running", tags=[], group="", job_type="", config={}, summary={},
         meta={}, branch=branch, created_at=now, updated_at=now, heartbeat_at=now, last_seq=0, segment=0,
         visible_until={"0": None},
-    )))
+    )))))
 
 
 def _reload(conn: Connection, pk: int) -> Row[Any]:
-    return conn.execute(select(runs).where(runs.c.pk == pk)).one()
+    return conn.execute(select(*_STORED).where(runs.c.pk == pk)).one()
 
 
 def _visible(row: Row[Any]) -> dict[int, int | None]:
@@ -211,10 +236,10 @@ def _rewind(conn: Connection, ref: RunRef, row: Row[Any] | None, moment: RunMome
     visible = {s: (step if v is None else min(v, step)) for s, v in row.visible_until.items()} | {str(segment): None}
     state = RunState()
     _continue_from(state, row, snapshot, step)
-    conn.execute(update(runs).where(runs.c.pk == row.pk).values(
+    conn.execute(update(runs).where(runs.c.pk == row.pk).values(**with_filter_copies(dict(
         segment=segment, visible_until=visible, state="running", exit_code=None, summary=json_safe(snapshot["summary"]),
         replay_state=_save_state(state), heartbeat_at=time.time(), updated_at=time.time(),
-        branch={"kind": "rewind", "run_id": moment.run_id, "step": moment.step}))
+        branch={"kind": "rewind", "run_id": moment.run_id, "step": moment.step}))))
     return _reply(_reload(conn, row.pk), resumed=True)
 
 
@@ -230,8 +255,8 @@ def _fork(conn: Connection, ref: RunRef, existing: Row[Any] | None, run_id: str,
     series.copy_until(conn, source.pk, _visible(source), step, pk, 0)
     state = RunState()
     _continue_from(state, source, snapshot, step)
-    conn.execute(update(runs).where(runs.c.pk == pk).values(
-        config=json_safe(snapshot["config"]), summary=json_safe(snapshot["summary"]), replay_state=_save_state(state)))
+    conn.execute(update(runs).where(runs.c.pk == pk).values(**with_filter_copies(dict(
+        config=json_safe(snapshot["config"]), summary=json_safe(snapshot["summary"]), replay_state=_save_state(state)))))
     return _reply(_reload(conn, pk), resumed=False)
 
 
@@ -325,13 +350,13 @@ def append_records(conn: Connection, ref: RunRef, run_id: str, batch: RecordBatc
         run_state, exit_code = ("finished" if state.exit_code == 0 else "failed"), state.exit_code
     else:
         run_state, exit_code = ("crashed" if batch.writer_gone else "running"), None
-    conn.execute(update(runs).where(runs.c.pk == row.pk).values(
+    conn.execute(update(runs).where(runs.c.pk == row.pk).values(**with_filter_copies(dict(
         last_seq=last + len(new), heartbeat_at=now, updated_at=now, replay_state=_save_state(state),
         name=state.name, notes=state.notes, tags=list(state.tags), group=state.group or "",
         job_type=state.job_type or "", config=json_safe(state.config), summary=json_safe(state.summary),
         meta=json_safe(state.metadata), host=state.metadata.get("host"), state=run_state, exit_code=exit_code,
         metrics=json_safe(list(state.rules.definitions.values())) or None,
-    ))
+    ))))
     return last + len(new)
 
 
@@ -373,7 +398,7 @@ def _leaves(data: dict[str, Any], prefix: tuple[str, ...]) -> Iterator[tuple[str
 
 
 # What a listing shows of a run: everything but the replay state (large, and only ingest needs it).
-_LISTED = [c for c in runs.c if c.name != "replay_state"]
+_LISTED = [c for c in _STORED if c.name != "replay_state"]
 
 
 def list_runs(conn: Connection, ref: RunRef, updated_after: float | None = None,
@@ -422,7 +447,7 @@ def update_run(conn: Connection, ref: RunRef, run_id: str, change: RunUpdate) ->
         state = _load_state(row)
         state.update_run(values)
         conn.execute(update(runs).where(runs.c.pk == row.pk).values(
-            **values, replay_state=_save_state(state), updated_at=time.time()))
+            **with_filter_copies(values), replay_state=_save_state(state), updated_at=time.time()))
     return _reload(conn, row.pk)
 
 

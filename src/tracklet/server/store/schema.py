@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import String as _String
 from sqlalchemy import Text as _Text
+from sqlalchemy.dialects.postgresql import JSONB
 
 
 class Text(TypeDecorator[str]):
@@ -47,6 +48,10 @@ class String(Text):
 
 
 metadata = MetaData()
+
+# What run filters read (``store.filters``): ``jsonb`` on PostgreSQL, parsed once when written and
+# indexable; JSON text on SQLite (its binary JSONB needs SQLite 3.45, newer than Python's own).
+FilterDocument = JSON().with_variant(JSONB(), "postgresql")
 
 users = Table(
     "users",
@@ -124,10 +129,22 @@ runs = Table(
     Column("visible_until", JSON, nullable=False),
     Column("replay_state", LargeBinary),  # the RunState needed to apply the next records
     Column("metrics", JSON),  # define_metric() definitions, in the order defined; NULL: none
+    # Copies of config, summary and tags for filters (migration 0008), written with them (runs.with_filter_copies):
+    # the columns above keep the text as sent (key order, number spelling), these a form to query.
+    Column("filter_config", FilterDocument),
+    Column("filter_summary", FilterDocument),
+    Column("filter_tags", FilterDocument),
     UniqueConstraint("project_id", "run_id"),
 )
 Index("runs_by_project_updated", runs.c.project_id, runs.c.updated_at)
 Index("runs_by_project_state", runs.c.project_id, runs.c.state)  # running runs, for live listings
+Index("runs_by_project_created", runs.c.project_id, runs.c.created_at)  # listings' default order
+# Containment (@>) of config and tags, which equality filters ask first (store.filters._indexed).
+# On PostgreSQL only: SQLite has no index of JSON documents (migration 0008 makes none there).
+POSTGRESQL_ONLY_INDEXES = ("runs_filter_config", "runs_filter_tags")
+for _name in ("config", "tags"):
+    Index(f"runs_filter_{_name}", runs.c[f"filter_{_name}"], postgresql_using="gin",
+          postgresql_ops={f"filter_{_name}": "jsonb_path_ops"})
 
 # History is columnar: one row per block of up to BLOCK_SIZE numeric points of one key.
 # `_timestamp` and `_runtime` are series like any other (x = wall time / relative time).
