@@ -15,6 +15,9 @@ Cold: before that process, PostgreSQL is restarted (its shared buffers emptied) 
 without it the page cache stays as it is. Warm: the median of ``--repeat`` more queries in that process.
 Both paths must give the same columns (checked: a digest of every answer).
 
+Charts in 1,000 buckets (default) and in 100: pre-aggregates spare the points of blocks that lie
+inside one bucket, so they pay once a bucket is wider than a block (4,096 points).
+
 Target: < 0.5 s cold on PostgreSQL at 100 × 1M; ≤ 8 bytes per point.
 Usage: .venv/bin/python bench/history_bench.py [--runs 10 --steps 100000] [--stores sqlite,postgresql]
 """
@@ -151,14 +154,18 @@ def make_cold(url: str, drop_caches: bool) -> None:
 
 
 def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """For each bucket count: both ways, each cold in a fresh process, then warm."""
     out: dict[str, Any] = {}
-    for mode in ("every point", "preaggregates"):
-        make_cold(url, args.drop_caches)
-        found = subprocess.run([sys.executable, __file__, "--query", url, "--mode", mode, "--buckets", str(args.buckets),
-                                "--repeat", str(args.repeat)], check=True, capture_output=True, text=True)
-        out[mode] = json.loads(found.stdout)
-        print(f"  {mode}: cold {out[mode]['cold_s']:.3f} s, warm {out[mode]['warm_s']:.3f} s", file=sys.stderr)
-    out["same_answers"] = out["every point"]["digest"] == out["preaggregates"]["digest"]
+    for buckets in args.buckets:
+        out[str(buckets)] = found = {}
+        for mode in ("every point", "preaggregates"):
+            make_cold(url, args.drop_caches)
+            answer = subprocess.run([sys.executable, __file__, "--query", url, "--mode", mode, "--buckets",
+                                     str(buckets), "--repeat", str(args.repeat)], check=True, capture_output=True, text=True)
+            found[mode] = json.loads(answer.stdout)
+            print(f"  {buckets} buckets, {mode}: cold {found[mode]['cold_s']:.3f} s, warm {found[mode]['warm_s']:.3f} s",
+                  file=sys.stderr)
+        found["same_answers"] = found["every point"]["digest"] == found["preaggregates"]["digest"]
     return out
 
 
@@ -166,7 +173,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--steps", type=int, default=1_000_000)
-    parser.add_argument("--buckets", type=int, default=1000)
+    parser.add_argument("--buckets", default="1000,100", help="bucket counts, comma-separated (default 1000,100)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--values", choices=("curves", "random"), default="curves")
     parser.add_argument("--stores", default="sqlite,postgresql")
@@ -176,8 +183,9 @@ def main() -> int:
     parser.add_argument("--mode", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.query:
-        print(json.dumps(query(args.query, args.mode, args.buckets, args.repeat)))
+        print(json.dumps(query(args.query, args.mode, int(args.buckets), args.repeat)))
         return 0
+    args.buckets = [int(b) for b in args.buckets.split(",")]
 
     size = "full" if (args.runs, args.steps) == (100, 1_000_000) else "REDUCED"
     results: dict[str, Any] = {"size": size, "runs": args.runs, "steps": args.steps, "buckets": args.buckets,
@@ -194,7 +202,7 @@ def main() -> int:
                 results[store] = load(url, args.runs, args.steps, args.values) | measure(url, args)
 
     print(f"\nHistory bench ({size} size: {args.runs} runs × {args.steps:,} steps = {args.runs * args.steps:,} points, "
-          f"{args.values} values; chart of every run in {args.buckets:,} buckets; "
+          f"{args.values} values; chart of every run in {' and '.join(f'{b:,}' for b in args.buckets)} buckets; "
           f"cold = fresh process{', PostgreSQL restarted' if 'postgresql' in args.stores else ''}"
           f"{', OS page cache dropped' if args.drop_caches else ', OS page cache as it was'})")
     for store in args.stores.split(","):
@@ -203,10 +211,13 @@ def main() -> int:
               f"{r['stored_bytes_per_point']:.2f} bytes/point stored ({r['block_bytes_per_point']:.2f} points + "
               f"{r['summary_bytes_per_point']:.2f} pre-aggregates), {r['on_disk_bytes_per_point']:.2f} on disk "
               f"({r['on_disk_what']})")
-        for mode in ("every point", "preaggregates"):
-            print(f"    {mode:>14}: cold {r[mode]['cold_s']:.3f} s, warm {r[mode]['warm_s']:.3f} s")
-        print(f"    cold {r['every point']['cold_s'] / r['preaggregates']['cold_s']:.1f}× faster, warm "
-              f"{r['every point']['warm_s'] / r['preaggregates']['warm_s']:.1f}× faster; same answers: {r['same_answers']}")
+        for buckets in args.buckets:
+            b = r[str(buckets)]
+            print(f"    {buckets:,} buckets: every point cold {b['every point']['cold_s']:.3f} s, warm "
+                  f"{b['every point']['warm_s']:.3f} s | pre-aggregates cold {b['preaggregates']['cold_s']:.3f} s, warm "
+                  f"{b['preaggregates']['warm_s']:.3f} s | ×{b['every point']['cold_s'] / b['preaggregates']['cold_s']:.2f} "
+                  f"cold, ×{b['every point']['warm_s'] / b['preaggregates']['warm_s']:.2f} warm; "
+                  f"same answers: {b['same_answers']}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
