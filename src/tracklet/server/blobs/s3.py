@@ -188,13 +188,13 @@ class S3Blobs:
     def join_parts(self, sha256: str) -> tuple[Staged, int]:
         import hashlib
 
-        numbers = consecutive(sha256, self.parts(sha256))
+        found = self.parts(sha256)
+        numbers, sizes = consecutive(sha256, found), dict(found)
         upload = Upload(self.s3, self.bucket, self._key(blob_key(sha256)))
         hasher, size = hashlib.sha256(), 0
         try:
             for n in numbers:
-                part = Stored(f"{parts_key(sha256)}/{n}", self._head(f"{parts_key(sha256)}/{n}", "a part").size)
-                for chunk in self.read(part):
+                for chunk in self.read(Stored(f"{parts_key(sha256)}/{n}", sizes[n])):
                     hasher.update(chunk)
                     upload.write(chunk)
                     size += len(chunk)
