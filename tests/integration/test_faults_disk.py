@@ -178,3 +178,149 @@ def test_online_run_disk_full_the_agent_uploads_the_recorded_part_and_the_mark(
         info = client.get("/runs/root/disk/live0001").json()
     assert info["state"] == "finished"
     assert [(e["reason"], e["step"]) for e in info["metadata"]["data_loss"]] == [("disk_full", stop_step)]
+
+
+# -- media files and artifacts on a full disk ----------------------------------------------------------
+
+MEDIA_SCRIPT = """
+    import numpy, tracklet
+    run = tracklet.init(project="disk", id={run_id!r}, mode="offline", dir={root!r})
+    for step in range({total}):
+        pixels = numpy.random.default_rng(step).integers(0, 256, (160, 160, 3), dtype=numpy.uint8)
+        run.log({{"value": step * 2, "picture": tracklet.Image(pixels)}})  # ~77 kB of PNG a step
+        print(f"line {{step}}", flush=True)
+    print("done", flush=True)
+    run.finish()
+"""
+
+
+def the_file_warning(stderr: str, run_dir: Path, what: str) -> int:
+    """The one warning about the full disk, naming the file that could not be written; the step it names."""
+    warned = [line for line in stderr.splitlines() if "WARNING" in line]
+    assert len(warned) == 1, stderr
+    assert str(run_dir) in warned[0] and "is full" in warned[0] and what in warned[0], warned[0]
+    assert "Traceback" not in stderr and "Logging error" not in stderr, stderr
+    found = re.search(r"data from step (\d+) on is not recorded", warned[0])
+    assert found, warned[0]
+    return int(found.group(1))
+
+
+def loss_and_exit(records: list, stop_step: int) -> None:  # type: ignore[type-arg]
+    assert [r.seq for r in records] == list(range(1, len(records) + 1))
+    assert [r.type for r in records[-2:]] == [RecordType.LOSS, RecordType.EXIT]
+    assert records[-2].body["reason"] == "disk_full" and records[-2].body["step"] == stop_step
+    assert records[-1].body["exit_code"] == 0
+
+
+def test_media_files_on_a_full_disk(small_disk: Path, workdir: Path, server: ServerProcess) -> None:
+    """Images are encoded and written off the training thread: the first that does not fit stops
+    recording from the step that logged it; every file announced before is whole and decodes to
+    the pixels logged, and no half-written file is left or uploaded."""
+    import hashlib
+    import io
+
+    import numpy
+    from PIL import Image
+
+    total = 60
+    code = MEDIA_SCRIPT.format(run_id="media001", root=str(small_disk), total=total)
+    (workdir / "train.py").write_text(textwrap.dedent(code), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "train.py"], cwd=workdir, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert [line for line in proc.stdout.splitlines() if line.startswith("line ")] == [f"line {i}" for i in range(total)]
+    run = only_run(small_disk)
+    stop_step = the_file_warning(proc.stderr, run.dir, "the media file media/")
+    assert 0 < stop_step < total
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RunLogDamaged)
+        records = local.read_records(run.log_path)
+    loss_and_exit(records, stop_step)
+    steps = [r.body["step"] for r in records if r.type is RecordType.HISTORY]
+    assert steps == list(range(len(steps))) and len(steps) >= stop_step
+    announced = {f["path"]: f for r in records if r.type is RecordType.FILES for f in r.body["files"]}
+    files_dir = run.dir / "files"
+    for path, entry in announced.items():  # announced means whole
+        data = (files_dir / path).read_bytes()
+        assert len(data) == entry["size"] and hashlib.sha256(data).hexdigest() == entry["sha256"], path
+    history = {r.body["step"]: r.body["data"] for r in records if r.type is RecordType.HISTORY}
+    for step in range(stop_step):  # every row before the loss: its value, and its image with the pixels logged
+        row = history[step]
+        assert row["value"] == step * 2
+        assert row["picture"]["path"] in announced, step
+        logged = numpy.random.default_rng(step).integers(0, 256, (160, 160, 3), dtype=numpy.uint8)
+        decoded = numpy.asarray(Image.open(io.BytesIO((files_dir / row["picture"]["path"]).read_bytes())))
+        assert (decoded == logged).all(), step
+    assert history[stop_step]["picture"]["path"] not in announced  # the file that did not fit
+    assert not [p for p in files_dir.rglob(".*")], "no half-written file left behind"
+    assert local.read_state(run.log_path).data_lost
+
+    (small_disk / "ballast").unlink()
+    result = sync(server, str(run.dir), cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    rows = server_rows(server, "disk", "media001")
+    assert [r["_step"] for r in rows] == steps
+    with api(server) as client:
+        stored = {f["path"]: f["size"] for f in client.get("/runs/root/disk/media001/files").json()}
+        info = client.get("/runs/root/disk/media001").json()
+    assert all(stored.get(path) == entry["size"] for path, entry in announced.items())
+    # an encoder thread may finish a file just after another's failed (too late to be announced): whole too
+    assert all(size == (files_dir / path).stat().st_size for path, size in stored.items() if path.startswith("media/"))
+    assert [(e["reason"], e["step"]) for e in info["metadata"]["data_loss"]] == [("disk_full", stop_step)]
+
+
+ARTIFACT_SCRIPT = """
+    import tracklet
+    run = tracklet.init(project="disk", id={run_id!r}, mode="offline", dir={root!r})
+    for step in range(30):
+        run.log({{"value": step * 2}})
+        if step == 5:
+            small = tracklet.Artifact("small", type="dataset")
+            small.add_file("small.bin")
+            run.log_artifact(small)
+        if step == 20:
+            large = tracklet.Artifact("large", type="dataset")
+            large.add_file("large.bin")
+            run.log_artifact(large)  # more than the disk holds
+    print("done", flush=True)
+    run.finish()
+"""
+
+
+def test_artifact_staging_on_a_full_disk(small_disk: Path, workdir: Path, server: ServerProcess) -> None:
+    """``log_artifact`` stages on a background thread: a copy that does not fit leaves no partial blob,
+    no manifest and no record, stops recording from the step it was logged at (one warning), and
+    the artifact logged before stays whole; training goes on."""
+    import hashlib
+
+    (workdir / "small.bin").write_bytes(b"s" * 1000)
+    (workdir / "large.bin").write_bytes(bytes(range(256)) * (4 * 1024 * 1024 // 256))  # 4 MiB > the disk
+    code = ARTIFACT_SCRIPT.format(run_id="artif001", root=str(small_disk))
+    (workdir / "train.py").write_text(textwrap.dedent(code), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "train.py"], cwd=workdir, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "done" in proc.stdout.splitlines()
+    run = only_run(small_disk)
+    stop_step = the_file_warning(proc.stderr, run.dir, "the artifact 'large'")
+    assert stop_step == 21  # logged after the row of step 20 was committed
+
+    records = local.read_records(run.log_path)
+    loss_and_exit(records, stop_step)
+    steps = [r.body["step"] for r in records if r.type is RecordType.HISTORY]
+    assert steps == list(range(len(steps))) and len(steps) > stop_step  # the log itself still had room
+    logged = [r.body for r in records if r.type is RecordType.ARTIFACT]
+    assert [a["name"] for a in logged] == ["small"]
+    blobs = run.dir / "artifacts" / "blobs"
+    assert sorted(p.name for p in blobs.iterdir()) == [hashlib.sha256(b"s" * 1000).hexdigest()]
+    assert (blobs / hashlib.sha256(b"s" * 1000).hexdigest()).read_bytes() == b"s" * 1000
+    assert [p.name for p in (run.dir / "artifacts").glob("*.manifest.json")] == [logged[0]["manifest"].split("/")[-1]]
+    assert not [p for p in (run.dir / "artifacts").rglob(".*")], "no half-staged file left behind"
+
+    (small_disk / "ballast").unlink()
+    result = sync(server, str(run.dir), cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    with api(server) as client:
+        listed = client.get("/runs/root/disk/artif001/artifacts").json()
+        info = client.get("/runs/root/disk/artif001").json()
+    assert [a["name"] for a in listed] == ["small"]
+    assert [(e["reason"], e["step"]) for e in info["metadata"]["data_loss"]] == [("disk_full", stop_step)]

@@ -112,6 +112,11 @@ def blobs_dir_of(run_dir: Path) -> Path:
 
 def _write_atomically(target: Path, data: bytes) -> None:
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as f:
-        f.write(data)
-    os.replace(temporary, target)
+    try:
+        with open(temporary, "wb") as f:
+            f.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)  # e.g. the disk is full: no half-written file stays
+        raise

@@ -157,6 +157,14 @@ class RunLogWriter:
             self.bytes_written += len(frame)
         return seq
 
+    def stop(self, cause: OSError) -> None:
+        """Stop recording because a file of the run beside the log (a media file, an artifact's
+        copy) could not be written: from now on :meth:`append` raises :class:`RecordingStopped`,
+        as after a failed write of the log itself."""
+        with self._lock:
+            if self.failure is None:
+                self.failure = cause
+
     def _undo_partial_frame(self) -> None:
         """Cut off what a failed write left of its frame (shrinking a file needs no space)."""
         try:

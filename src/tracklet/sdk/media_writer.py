@@ -6,10 +6,15 @@ encoding) encode and write it atomically under the run's ``files/`` folder, then
 ``files`` record so the agent uploads it. Each path is written once per run (the
 paths are content digests). If the encoder falls far behind, ``log`` waits for it rather than
 let memory grow without bound.
+
+A write that fails for lack of space leaves no file behind (its temporary file is removed) and is
+never announced; ``on_failed`` decides whether that stops the run's recording (a full disk: one
+warning, a ``loss`` record), after which the files still queued are not written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -31,12 +36,18 @@ class DiscardFiles:
 
 class MediaWriter:
     def __init__(self, files_dir: Path, on_written: Callable[[dict[str, Any]], None],
-                 warn: Callable[[str], None]) -> None:
+                 warn: Callable[[str], None], on_failed: Callable[[OSError, str, int], bool] | None = None,
+                 step: Callable[[], int] = lambda: 0, stopped: Callable[[], bool] = lambda: False) -> None:
         self._files_dir = files_dir
         self._on_written = on_written
         self._warn = warn
+        # on_failed(error, what, step of the row that named the file): True when the run reported the
+        # failure and stopped recording; stopped(): whether recording stopped (nothing would announce a file)
+        self._on_failed = on_failed or (lambda exc, what, step: False)
+        self._step = step
+        self._stopped = stopped
         self._scheduled: set[str] = set()
-        self._queue: deque[tuple[str, Callable[[], bytes], int]] = deque()
+        self._queue: deque[tuple[str, Callable[[], bytes], int, int]] = deque()
         self._pending_bytes = 0
         self._busy = 0
         self._closed = False
@@ -50,7 +61,7 @@ class MediaWriter:
             self._scheduled.add(path)
             while self._pending_bytes > PENDING_LIMIT_BYTES and not self._closed:
                 self._condition.wait()
-            self._queue.append((path, produce, size_hint))
+            self._queue.append((path, produce, size_hint, self._step()))
             self._pending_bytes += size_hint
             if len(self._threads) < min(ENCODERS, len(self._queue) + self._busy):
                 thread = threading.Thread(target=self._run, name="tracklet-media", daemon=True)
@@ -65,11 +76,15 @@ class MediaWriter:
                     self._condition.wait()
                 if not self._queue:
                     return
-                path, produce, size_hint = self._queue.popleft()
+                path, produce, size_hint, step = self._queue.popleft()
                 self._busy += 1
             try:
-                self._write(path, produce)
-            except Exception as exc:  # an encoder or a full disk must not kill training: say what is missing
+                if not self._stopped():  # once recording stopped, nothing would announce the file
+                    self._write(path, produce)
+            except OSError as exc:
+                if not self._on_failed(exc, f"the media file {path} (step {step})", step):
+                    self._warn(f"could not write the media file {path}: {exc}")
+            except Exception as exc:  # an encoder's error must not kill training: say what is missing
                 self._warn(f"could not write the media file {path}: {exc}")
             finally:
                 with self._condition:
@@ -82,9 +97,14 @@ class MediaWriter:
         target = self._files_dir / path
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.tmp")
-        with open(temporary, "wb") as f:
-            f.write(data)
-        os.replace(temporary, target)
+        try:
+            with open(temporary, "wb") as f:
+                f.write(data)
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)  # a half-written file is neither kept nor announced
+            raise
         self._on_written({"files": [{"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}]})
 
     def close(self) -> None:

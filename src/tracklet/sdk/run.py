@@ -88,7 +88,8 @@ class Run:
         self.config._items.update(state.config)
         self._media: MediaWriter | DiscardFiles = DiscardFiles()
         if files is not None:
-            self._media = MediaWriter(files.files_dir, lambda body: self._emit(RecordType.FILES, body), printer.warn)
+            self._media = MediaWriter(files.files_dir, lambda body: self._emit(RecordType.FILES, body), printer.warn,
+                                      self._disk_failed, lambda: self._state.step, lambda: self._stopped is not None)
         self.summary = Summary(lambda: self._state.summary, self._summary_changed, self._media)
         self._debug: logging.Logger | None = files.debug_logger(state.run_id or "") if files else None
         self._forked_child = False
@@ -104,6 +105,7 @@ class Run:
         self._stopped: RecordingStopped | None = None
         self._stopped_step = 0
         self._stop_reported = False
+        self._stopped_what = ""  # a file beside the log whose write failed first, if that stopped recording
         self._stop_lock = threading.Lock()
         if files is not None:
             assert writer is not None
@@ -511,6 +513,25 @@ class Run:
                     self._stopped = stopped
             return None
 
+    def _disk_failed(self, cause: OSError, what: str, step: int | None = None) -> bool:
+        """A file of the run beside the log (``what``: a media file, an artifact's copy; logged at
+        ``step``, default the current one) could not be written. A full disk stops recording as a
+        failed write of the log does (one warning, a ``loss`` record from that step on), and True
+        is returned: the caller says nothing more. Other errors: False."""
+        if cause.errno not in (errno.ENOSPC, errno.EDQUOT) or self._writer is None:
+            return False
+        self._writer.stop(cause)
+        step = self._state.step if step is None else step
+        with self._stop_lock:
+            if self._stopped is None:
+                self._stopped_step = step
+                self._stopped = RecordingStopped(cause)
+                self._stopped_what = what
+            elif not self._stop_reported and step < self._stopped_step:
+                self._stopped_step = step  # a file of an earlier step is missing too: data is lost from there
+        self._report_stop()
+        return True
+
     def _report_stop(self) -> None:
         """Once, outside the run's lock: record that data is lost from here on (in the room the
         writer kept for it), say so, and stop writing the files beside the log."""
@@ -519,13 +540,16 @@ class Run:
                 return
             self._stop_reported = True
         cause, step = self._stopped.cause, self._stopped_step
-        if cause.errno in (errno.ENOSPC, errno.EDQUOT):
+        if self._stopped_what:
+            problem = f"The disk holding {self._run_dir} is full ({cause.strerror}; {self._stopped_what} was not written)"
+        elif cause.errno in (errno.ENOSPC, errno.EDQUOT):
             problem = f"The disk holding {self._run_dir} is full ({cause.strerror})"
         else:
             problem = f"The run log in {self._run_dir} could not be written ({cause})"
         recorded = self._record(RecordType.LOSS, {
             "reason": "disk_full" if cause.errno in (errno.ENOSPC, errno.EDQUOT) else "write_failed",
-            "timestamp": time.time(), "step": step, "detail": str(cause),
+            "timestamp": time.time(), "step": step,
+            "detail": f"{cause} ({self._stopped_what} was not written)" if self._stopped_what else str(cause),
         }, closing=True)
         keeper, self._keeper = self._keeper, None
         if keeper is not None:

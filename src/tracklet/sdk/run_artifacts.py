@@ -45,10 +45,11 @@ def _log(run: Run, artifact: Artifact, aliases: list[str], as_input: bool) -> No
     import tracklet.artifacts.download
     import tracklet.artifacts.staging  # noqa: F401
 
-    run._artifacts.submit(lambda: _stage(run, artifact, fields))
+    step = run._state.step  # a full disk while staging loses data from the step it was logged at
+    run._artifacts.submit(lambda: _stage(run, artifact, fields, step))
 
 
-def _stage(run: Run, artifact: Artifact, fields: dict[str, Any]) -> None:
+def _stage(run: Run, artifact: Artifact, fields: dict[str, Any], step: int) -> None:
     """On the artifact thread: hash and copy into the staging folder, write the manifest, append the record."""
     from tracklet.artifacts import staging
     from tracklet.artifacts.download import LocalSource
@@ -62,7 +63,9 @@ def _stage(run: Run, artifact: Artifact, fields: dict[str, Any]) -> None:
         digest, manifest = staging.write_manifest(run._run_dir, entries)
         run._emit(RecordType.ARTIFACT, {"action": "log", **fields, "digest": digest, "manifest": manifest})
     except Exception as exc:  # a file deleted since it was added, a full disk: say what was not logged
-        run._printer.warn(f"artifact {artifact.name!r} was not logged: {exc}")
+        # a full disk stops the run's recording, with its one warning and a ``loss`` record
+        if not (isinstance(exc, OSError) and run._disk_failed(exc, f"the artifact {artifact.name!r} (step {step})", step)):
+            run._printer.warn(f"artifact {artifact.name!r} was not logged: {exc}")
         artifact._logged(None, None, exc)
         return
     artifact._logged(entries, LocalSource(blobs), None)
