@@ -8,9 +8,11 @@ from __future__ import annotations
 import configparser
 import errno
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -122,6 +124,64 @@ def test_disk_full_then_freed(small_disk: Path, tmp_path: Path, workdir: Path, m
         with sqlite3.connect(store) as db:
             assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert not list((small_disk / "files").rglob("*.tmp")), "no half-written file left behind"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def small_tablespace(postgres_server) -> Iterator[tuple[str, Path]]:  # type: ignore[no-untyped-def]
+    """A database of the session's PostgreSQL whose tables live on a 24 MiB tmpfs of their own (a
+    tablespace there): ``(url, mount)``. Its WAL stays on the cluster's disk, as where a production
+    database's volume fills up: a write that needs a new page fails with SQLSTATE 53100 (disk_full)."""
+    import psycopg
+
+    if os.geteuid() != 0:
+        pytest.fail("mounting a small tmpfs for the disk-full test needs root (CI runs as root)", pytrace=False)
+    mount = Path(tempfile.mkdtemp(prefix="tracklet-pgdisk-"))  # the postgres user must reach it: not under tmp_path
+    mount.chmod(0o755)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m,mode=0755", "tmpfs", str(mount)], check=True)
+    location = mount / "tablespace"
+    location.mkdir()
+    shutil.chown(location, "postgres", "postgres")
+    name = f"small_{mount.name.rsplit('-', 1)[-1].lower()}"
+    admin = postgres_server.admin_url()
+    try:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"CREATE TABLESPACE {name} LOCATION '{location}'")
+            conn.execute(f"CREATE DATABASE {name} TABLESPACE {name}")
+        yield postgres_server.admin_url(name), mount
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"DROP TABLESPACE IF EXISTS {name}")
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=False)
+        shutil.rmtree(mount, ignore_errors=True)
+
+
+def test_disk_full_then_freed_on_postgresql(small_tablespace: tuple[str, Path], tmp_path: Path, workdir: Path) -> None:
+    url, disk = small_tablespace
+    server = start_server(tmp_path, url)
+    fillers: list[Path] = []
+
+    def full_and_refused() -> bool:
+        log = only_run(workdir).dir / "logs" / "agent.log"
+        return log.exists() and "507 the server's disk is full" in log.read_text(encoding="utf-8")
+
+    def free_space() -> None:
+        probe_while_full(server)
+        fillers.pop().unlink()
+
+    try:
+        printed = run_through_fault(workdir, "pgfull01", "disk", lambda: fillers.append(fill(disk)),
+                                    full_and_refused, free_space)
+        assert_run_complete(server, workdir, "disk", "pgfull01", printed)
+        with api(server) as client:  # the probe's records were refused whole
+            probe = client.get("/runs/root/disk/probe001")
+            if probe.status_code == 200:
+                assert probe.json()["last_seq"] == 0
+                assert client.get("/runs/root/disk/probe001/console").json()["lines"] == []
+        # it was PostgreSQL that ran out of room (SQLSTATE 53100), answered as 507
+        assert "could not extend file" in (server.data_dir / "server.log").read_text(errors="replace")
     finally:
         server.stop()
 
