@@ -12,6 +12,9 @@ The proxy runs its own asyncio loop in a thread; the test changes its mode while
 - ``reset_response(after_bytes, every, path)``: likewise, but the request reaches the server whole
   and the connection is reset after ``after_bytes`` bytes of the server's answer: the server has done
   the work, the client never hears of it and sends the same request again.
+- ``busy(status, retry_after, count, path)``: the next ``count`` requests whose path contains ``path``
+  are answered by the proxy itself with ``status`` and ``Retry-After: retry_after`` (an overloaded
+  server or its load balancer); ``busy_log`` keeps when each matching request came and how it went.
 
 It understands just enough HTTP/1.1 for that: request heads and ``Content-Length`` bodies, one
 request at a time per connection (httpx neither pipelines nor sends chunked bodies of known size).
@@ -23,6 +26,7 @@ import asyncio
 import socket
 import struct
 import threading
+import time
 from dataclasses import dataclass
 
 CHUNK = 64 * 1024
@@ -47,6 +51,8 @@ class FaultProxy:
         self.refused = 0  # connections reset at once while cut
         self.swallowed = 0  # connections taken into the black hole
         self._matching = 0
+        self._busy: tuple[int, int, int, str] | None = None  # status, retry_after, requests left, path
+        self.busy_log: list[tuple[float, str]] = []  # (time.monotonic(), "answered" | "passed") per matching request
         self._loop = asyncio.new_event_loop()
         self._connections: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter | None]] = set()
         self._ready = threading.Event()
@@ -87,6 +93,10 @@ class FaultProxy:
         self.fault = Fault("response", after_bytes, every, path)
         self._set("pass")
 
+    def busy(self, status: int, retry_after: int, count: int, path: str = "") -> None:
+        self._busy = (status, retry_after, count, path)
+        self._set("pass")
+
     def _set(self, mode: str) -> None:
         leaving_blackhole = self.mode == "blackhole" and mode != "blackhole"
         self.mode = mode
@@ -96,6 +106,7 @@ class FaultProxy:
     def heal(self) -> None:
         """Back to a plain, fast, faultless link."""
         self.fault = None
+        self._busy = None
         self.delay_seconds = 0.0
         self._set("pass")
 
@@ -191,6 +202,14 @@ class FaultProxy:
             self.requests_seen += 1
             fault = self._fault_for(head)
             length = _content_length(head)
+            if self._answer_busy(head):
+                await reader.readexactly(length)  # the body, unread by the server
+                body = b'{"title": "Service Unavailable", "detail": "busy, try again later"}'
+                status, retry_after = self._busy[:2] if self._busy else (503, 1)
+                client.write(b"HTTP/1.1 %d Busy\r\nRetry-After: %d\r\nContent-Type: application/problem+json\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (status, retry_after, len(body), body))
+                await client.drain()
+                continue
             await self._pause()
             upstream.write(head)
             sent = 0
@@ -238,6 +257,17 @@ class FaultProxy:
             await self._pause()
             client.write(chunk)
             await client.drain()
+
+    def _answer_busy(self, head: bytes) -> bool:
+        busy = self._busy
+        if busy is None or busy[3] not in head.split(b"\r\n", 1)[0].decode("latin-1"):
+            return False
+        status, retry_after, left, path = busy
+        self.busy_log.append((time.monotonic(), "answered" if left > 0 else "passed"))
+        if left <= 0:
+            return False
+        self._busy = (status, retry_after, left - 1, path)
+        return True
 
     def _fault_for(self, head: bytes) -> Fault | None:
         fault = self.fault

@@ -27,6 +27,7 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 HEARTBEAT_SECONDS = 10.0
 POLL_SECONDS = 0.02  # how soon a new record starts its way to the server
 MAX_BACKOFF_SECONDS = 30.0
+MAX_RETRY_AFTER_SECONDS = 120.0  # a server's Retry-After is honoured up to this
 # How long to keep trying an unreachable server once there is nothing more to wait for:
 # the run has ended (an agent), or everything is on disk (sync). `tracklet sync` resumes later.
 GIVE_UP_AFTER_END_SECONDS = 15 * 60.0
@@ -255,7 +256,7 @@ class Uploader:
                 if (gone or self.saw_exit) and now - failing_since > patience:
                     self.log(f"giving up after {now - failing_since:.0f} s without the server; `tracklet sync` resumes")
                     return False
-                delay = retry_delay(backoff)
+                delay = retry_delay(backoff, getattr(exc, "retry_after", None))
                 self.log(f"upload failed ({exc}); retrying in {delay:.1f} s")
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 if deadline is not None and time.monotonic() + delay > deadline:
@@ -267,10 +268,16 @@ class Uploader:
             time.sleep(POLL_SECONDS)
 
 
-def retry_delay(backoff: float) -> float:
+def retry_delay(backoff: float, retry_after: float | None = None) -> float:
     """A wait of between half and all of ``backoff`` (which doubles per failure, up to
-    ``MAX_BACKOFF_SECONDS``): the agents of many runs cut off at once do not return in step."""
-    return random.uniform(backoff / 2, backoff)
+    ``MAX_BACKOFF_SECONDS``): the agents of many runs cut off at once do not return in step.
+    A server that said how long to wait (``Retry-After`` on 429/503) is given at least that, up to
+    ``MAX_RETRY_AFTER_SECONDS``, plus up to a tenth more, for the same reason."""
+    jittered = random.uniform(backoff / 2, backoff)
+    if retry_after is None or retry_after <= 0:
+        return jittered
+    asked = min(retry_after, MAX_RETRY_AFTER_SECONDS)
+    return max(jittered, asked * random.uniform(1.0, 1.1))
 
 
 _START = int(RecordType.START)

@@ -11,8 +11,11 @@ presigned``): the redirect is followed by a client of its own that never sends t
 from __future__ import annotations
 
 import contextlib
+import datetime
+import email.utils
 import gzip
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -26,12 +29,14 @@ from tracklet.protocol.headers import ACCEPT_REDIRECT
 
 
 class ServerError(CommError):
-    """The server answered with an error status; ``status`` and the server's ``detail`` are kept."""
+    """The server answered with an error status; ``status`` and the server's ``detail`` are kept, and
+    ``retry_after``: the seconds its ``Retry-After`` header asked a client to wait (429, 503), if any."""
 
-    def __init__(self, message: str, status: int, detail: str) -> None:
+    def __init__(self, message: str, status: int, detail: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.detail = detail
+        self.retry_after = retry_after
 
 
 class ServerAuthError(AuthenticationError):
@@ -181,4 +186,20 @@ def _raise_for(response: httpx.Response) -> None:
     message = f"{response.request.method} {response.request.url.path}: {response.status_code} {detail}".strip()
     if response.status_code in (401, 403):
         raise ServerAuthError(message, response.status_code, detail)
-    raise ServerError(message, response.status_code, detail)
+    raise ServerError(message, response.status_code, detail, retry_after(response.headers.get("retry-after")))
+
+
+def retry_after(value: str | None) -> float | None:
+    """A ``Retry-After`` header's wait in seconds: delay-seconds, or an HTTP date; None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:  # HTTP dates are GMT
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, moment.timestamp() - time.time())
