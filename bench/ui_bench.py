@@ -9,6 +9,15 @@
    the API (a handshake and one record batch each, 8 at a time) → time from navigating to the
    first runs-table row drawn.
 
+3. Chart queries through the API, each the first request after a server (re)start and then warm
+   (median of 3): one run's 1,000-bucket series (``/runs/…/history/series``), and one metric of all
+   RUNS runs in 1,000 buckets (``/projects/…/series``, a chart panel's request). With
+   ``--drop-caches`` (root) the OS page cache is dropped before each server start, and before the
+   workspace load; otherwise "cold" means a restarted server over the page cache as it is.
+
+``--server-src DIR`` runs the server from another source tree (``DIR/src``, e.g. an older commit
+from ``git archive``) over the same store: the before/after figures of a change, on the same data.
+
 The loaded store (with its client settings) is kept in bench/results/.cache/, one folder per size
 and kind of values, and reused by later runs: loading the full size takes ~6 minutes on 2 cores.
 `--rebuild` loads it again, `--no-cache` uses a temporary store.
@@ -24,6 +33,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -105,6 +115,56 @@ def load_workspace(server: TrackletServer, project: str, runs: int, steps: int, 
     points = runs * steps * len(keys)
     return {"wall_s": wall, "points": points, "points_per_s": points / wall, "requests": sum(n for _, n in done),
             "workers": workers, "entity": done[0][0]}
+
+
+def bulk_load_workspace(server: TrackletServer, project: str, runs: int, steps: int, keys: tuple[str, ...],
+                        values: str = "random") -> dict[str, Any]:
+    """The workspace with its history written in bulk: each run is created through the API (handshake,
+    START and its first row, as upload_run sends them), then the server is stopped and steps 1… of
+    every key are written straight into its store with the store's own ingest (``series.append``),
+    the same blocks HTTP ingest would make (without the ``_timestamp``/``_runtime`` series). Loading
+    2·10^8 points through HTTP takes about an hour on this loaded 2-core machine; this takes minutes."""
+    import numpy as np
+    from sqlalchemy import select
+
+    from tracklet.server.store import open_store, series
+    from tracklet.server.store.schema import runs as runs_table
+
+    t0 = time.time()
+    started = time.perf_counter()
+    entity = ""
+    with server.transport() as api:
+        for r in range(runs):
+            rows = metric_rows(1, keys, seed=r, t0=t0)
+            entity, _, _ = upload_run(api, project, f"{project}-{r:05d}", curves(rows, r, keys) if values == "curves"
+                                      else rows, t0)
+    server.stop()
+    store = open_store(f"sqlite:///{server.db}")
+    try:
+        with store.read() as conn:
+            found = {row.run_id: row for row in conn.execute(
+                select(runs_table.c.run_id, runs_table.c.pk, runs_table.c.segment))}
+        steps_of = np.arange(1, steps)
+        for r in range(runs):
+            row = found[f"{project}-{r:05d}"]
+            rng = np.random.default_rng(r)
+            columns = {}
+            for i, key in enumerate(keys):
+                noise = rng.random(steps - 1)
+                if values == "curves":  # curves(): a decaying curve per (run, metric) plus ±1% noise
+                    scale, tau = 1.0 + 0.05 * i, 20_000.0 + 500.0 * r
+                    noise = scale * np.exp(-steps_of / tau) + 0.1 + 0.02 * (noise - 0.5)
+                columns[key] = (steps_of, noise)
+            with store.transaction() as conn:
+                series.append(conn, row.pk, row.segment, columns)
+            print(f"  run {r + 1}/{runs} written ({time.perf_counter() - started:.0f} s)", file=sys.stderr, end="\r")
+    finally:
+        store.close()
+    server.start()
+    wall = time.perf_counter() - started
+    points = runs * steps * len(keys)
+    return {"wall_s": wall, "points": points, "points_per_s": points / wall, "requests": 2 * runs, "workers": 1,
+            "entity": entity, "bulk": True}
 
 
 # The series requests (one per chart panel): when each was sent and answered (ms since navigation), the
@@ -199,6 +259,40 @@ def measure(server: TrackletServer, path: str, ready_js: str, repeat: int,
     return out
 
 
+def drop_caches() -> None:
+    """Drop the OS page cache (root): the next reads come from disk."""
+    subprocess.run(["sync"], check=True)
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
+
+
+def restart(server: TrackletServer, drop: bool) -> None:
+    server.stop()
+    if drop:
+        drop_caches()
+    server.start()
+
+
+def api_charts(server: TrackletServer, entity: str, runs: int, key: str, drop: bool) -> dict[str, Any]:
+    """Cold (first request after a server restart) and warm (median of 3) chart queries through the API."""
+    run_ids = [f"ws-{r:05d}" for r in range(runs)]
+    queries = {
+        "one run, 1,000 buckets": (f"/runs/{entity}/ws/{run_ids[0]}/history/series", {"key": key, "buckets": 1000}),
+        f"{runs} runs, 1,000 buckets": (f"/projects/{entity}/ws/series",
+                                        {"key": key, "runs": ",".join(run_ids), "buckets": 1000}),
+    }
+    out = {}
+    for name, (path, params) in queries.items():
+        restart(server, drop)
+        times = []
+        with server.transport() as api:
+            for _ in range(4):
+                started = time.perf_counter()
+                api.call("GET", path, params=params)
+                times.append(time.perf_counter() - started)
+        out[name] = {"cold_s": times[0], "warm_s": sorted(times[1:])[1]}
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="2,000 steps a run (not 100,000)")
@@ -216,17 +310,25 @@ def main() -> int:
                         help="where loaded stores are kept, one folder per size (default bench/results/.cache)")
     parser.add_argument("--rebuild", action="store_true", help="load the data again even if a cached store exists")
     parser.add_argument("--no-cache", action="store_true", help="a temporary store, loaded and deleted")
+    parser.add_argument("--server-src", type=Path, help="run the server from this source tree (DIR/src) instead")
+    parser.add_argument("--drop-caches", action="store_true", help="drop the OS page cache before each cold start")
+    parser.add_argument("--skip-table", action="store_true", help="measure the workspace and API charts only")
+    parser.add_argument("--bulk", action="store_true",
+                        help="write the workspace's history with the store's ingest function, not HTTP (minutes, not an hour)")
     args = parser.parse_args()
     steps = args.steps if args.steps is not None else (2_000 if args.quick else 100_000)
     full = (args.runs, args.metrics, steps, args.table_runs) == (100, 20, 100_000, 10_000)
 
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if args.server_src:
+        env["PYTHONPATH"] = str(args.server_src.resolve() / "src")
     results: dict[str, Any] = {"size": "full" if full else "REDUCED", "runs": args.runs, "metrics": args.metrics,
                                "steps": steps, "table_runs": args.table_runs, "values": args.values}
     if args.no_cache:
         folder, cached = Path(tempfile.mkdtemp(prefix="tracklet-ui-bench-")), False
     else:
-        name = f"ui-v{CACHE_FORMAT}-{args.runs}x{args.metrics}x{steps}-table{args.table_runs}"
+        name = f"ui-v{CACHE_FORMAT}-{args.runs}x{args.metrics}x{steps}-table{args.table_runs}" + (
+            "-bulk" if args.bulk else "")
         folder = args.cache_dir.resolve() / (name if args.values == "random" else f"{name}-{args.values}")
         cached = (folder / DONE).is_file() and not args.rebuild
         if not cached:  # nothing there, an interrupted load, or --rebuild
@@ -243,8 +345,12 @@ def main() -> int:
             keys = tuple(f"{['train', 'val', 'sys', 'eval'][k % 4]}/m{k:02d}" for k in range(args.metrics))
             print(f"loading {args.runs} runs × {args.metrics} metrics × {steps:,} steps "
                   f"({args.runs * args.metrics * steps:,} points) from {args.workers} client processes …", file=sys.stderr)
-            load = load_workspace(server, "ws", args.runs, steps, keys, args.workers, args.values)
-            built["workspace_load"] = {k: load[k] for k in ("wall_s", "points", "points_per_s", "requests", "workers")}
+            if args.bulk:
+                load = bulk_load_workspace(server, "ws", args.runs, steps, keys, args.values)
+            else:
+                load = load_workspace(server, "ws", args.runs, steps, keys, args.workers, args.values)
+            built["workspace_load"] = {k: load[k] for k in ("wall_s", "points", "points_per_s", "requests", "workers")} | {
+                "bulk": args.bulk}
             built["entity"] = load["entity"]
             print(f"  loaded in {load['wall_s']:.1f} s ({load['points_per_s']:,.0f} points/s)", file=sys.stderr)
             started = time.perf_counter()
@@ -256,17 +362,21 @@ def main() -> int:
         results.update({k: v for k, v in built.items() if k != "entity"}, cached=cached)
         entity = built["entity"]
 
+        results["server_src"] = str(args.server_src or "this tree")
+        results["api"] = api_charts(server, entity, args.runs, "train/m00", args.drop_caches)
+        restart(server, args.drop_caches)  # the workspace's first load comes right after a server start
         results["workspace"] = measure(server, f"/{entity}/ws", PANELS_READY, args.repeat)
-        results["table"] = measure(server, f"/{entity}/table",
-                                   "() => !!document.querySelector('tr[data-testid=run-row]')", args.repeat,
-                                   SCROLL_TABLE)
+        if not args.skip_table:
+            results["table"] = measure(server, f"/{entity}/table",
+                                       "() => !!document.querySelector('tr[data-testid=run-row]')", args.repeat,
+                                       SCROLL_TABLE)
     finally:
         server.stop()
         if args.no_cache:
             shutil.rmtree(folder, ignore_errors=True)
 
     ws = results["workspace"]
-    tb = results["table"]
+    tb = results.get("table")
     best = lambda xs: min(x["seconds"] for x in xs)  # noqa: E731
     med = lambda xs: sorted(x["seconds"] for x in xs)[len(xs) // 2]  # noqa: E731
     print(f"\nUI bench ({results['size']} size: {args.runs} runs × {args.metrics} metrics × {steps:,} steps, "
@@ -284,6 +394,12 @@ def main() -> int:
         for r in load["series"]:
             print(f"      {r['start']:6.0f} → {r['first_byte']:6.0f} → {r['end']:6.0f}  server {r['server_ms']:5.0f} ms  "
                   f"{r['transfer']:>10,} / {r['decoded']:>10,} B  {r['server_timing'] or ''}")
+    for name, r in results["api"].items():
+        print(f"  API chart query, {name}: cold (first after a server start) {r['cold_s']:.3f} s, warm {r['warm_s']:.3f} s")
+    if tb is None:
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+        return 0
     print(f"  runs table → first rows drawn: median {med(tb):.2f} s, best {best(tb):.2f} s, first load "
           f"{tb[0]['seconds']:.2f} s (target < 1 s); "
           f"{tb[0]['rows_in_dom']} rows in the DOM, {tb[0]['bytes']:,} bytes")
