@@ -106,6 +106,10 @@ def test_run_files_are_put_listed_read_replaced_and_deleted(backend: Backend) ->
     blobs.delete_run("7")
     assert blobs.list("7") == [] and backend.keys() == ["8/output.log"]
     blobs.delete_run("7")  # twice is fine
+    gone = blobs.file("8", "output.log")
+    blobs.delete_run("8")
+    with pytest.raises(NotFound):  # found, then deleted before it was read: the reader hears of it at once
+        blobs.read(gone)
 
 
 def test_a_file_over_its_limit_or_cut_short_leaves_nothing(backend: Backend) -> None:

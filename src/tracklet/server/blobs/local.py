@@ -8,6 +8,7 @@ import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from tracklet.artifacts.manifest import CHUNK_BYTES, PART_BYTES
 from tracklet.errors import UsageError
@@ -70,12 +71,11 @@ class LocalBlobs:
 
     def read(self, stored: Stored, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         assert stored.path is not None
-        left = (stored.size if end is None else end) - start
-        with open(stored.path, "rb") as f:
-            f.seek(start)
-            while left > 0 and (chunk := f.read(min(CHUNK_BYTES, left))):
-                left -= len(chunk)
-                yield chunk
+        try:
+            f = open(stored.path, "rb")  # opened now: a file deleted meanwhile is a 404
+        except FileNotFoundError:
+            raise NotFound(f"{stored.key} is no longer stored") from None
+        return _chunks(f, start, (stored.size if end is None else end) - start)
 
     def download_url(self, stored: Stored, media_type: str, disposition: str | None) -> str | None:
         return None  # files on the server's disk are served by the server
@@ -158,3 +158,10 @@ class LocalBlobs:
             if all(p.stat().st_mtime < cutoff for p in folder.iterdir()) and folder.stat().st_mtime < cutoff:
                 shutil.rmtree(folder, ignore_errors=True)
 
+
+def _chunks(f: BinaryIO, start: int, left: int) -> Iterator[bytes]:
+    with f:
+        f.seek(start)
+        while left > 0 and (chunk := f.read(min(CHUNK_BYTES, left))):
+            left -= len(chunk)
+            yield chunk

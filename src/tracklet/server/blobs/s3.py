@@ -142,13 +142,13 @@ class S3Blobs:
     def read(self, stored: Stored, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         end = stored.size if end is None else end
         if end <= start:
-            return
-        answer = self.s3.get_object(Bucket=self.bucket, Key=self._key(stored.key), Range=f"bytes={start}-{end - 1}")
-        body = answer["Body"]
-        try:
-            yield from body.iter_chunks(CHUNK_BYTES)
-        finally:
-            body.close()  # a client that went away leaves no connection half read
+            return iter(())
+        try:  # asked now, not at the first chunk: a file deleted meanwhile is a 404, not a cut answer
+            answer = self.s3.get_object(Bucket=self.bucket, Key=self._key(stored.key),
+                                        Range=f"bytes={start}-{end - 1}")
+        except self.s3.exceptions.NoSuchKey:
+            raise NotFound(f"{stored.key} is no longer stored") from None
+        return _chunks(answer["Body"])
 
     def download_url(self, stored: Stored, media_type: str, disposition: str | None) -> str | None:
         if not self.presigned:
@@ -226,6 +226,13 @@ class S3Blobs:
             newest[digest] = max(newest.get(digest, o["LastModified"]), o["LastModified"])
             keys.setdefault(digest, []).append(o["Key"])
         self._delete([k for digest, found in keys.items() if newest[digest] < cutoff for k in found])
+
+
+def _chunks(body: Any) -> Iterator[bytes]:
+    try:
+        yield from body.iter_chunks(CHUNK_BYTES)
+    finally:
+        body.close()  # a client that went away leaves no connection half read
 
 
 class Upload:

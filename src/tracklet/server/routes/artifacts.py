@@ -137,7 +137,7 @@ async def download(request: Request) -> Response:
             raise NotFound(f"{path!r} is a reference to {found.ref}: the server does not store it")
         return blobs(request).blob(found.digest)
 
-    return file_response(request, await run_in_threadpool(work), path, binary=True)
+    return await file_response(request, await run_in_threadpool(work), path, binary=True)
 
 
 async def run_artifacts(request: Request) -> JSON:

@@ -55,7 +55,7 @@ INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp
                 "application/json", "text/plain")
 
 
-def file_response(request: Request, stored: Stored, name: str, binary: bool = False) -> Response:
+async def file_response(request: Request, stored: Stored, name: str, binary: bool = False) -> Response:
     """The stored file, served as a file called ``name`` (its content type follows the name; Range
     requests are answered): never runnable as a page of the UI's origin (sandboxed, not sniffed).
     ``binary``: a type other than text or one a browser shows is sent as ``application/octet-stream``
@@ -76,12 +76,13 @@ def file_response(request: Request, stored: Stored, name: str, binary: bool = Fa
     headers["Accept-Ranges"] = "bytes"
     wanted = byte_range(request.headers.get("range"), stored.size)
     if wanted is None:
-        return StreamingResponse(blobs(request).read(stored), media_type=media_type,
-                                 headers={**headers, "Content-Length": str(stored.size)})
+        body = await run_in_threadpool(blobs(request).read, stored)
+        return StreamingResponse(body, media_type=media_type, headers={**headers, "Content-Length": str(stored.size)})
     start, end = wanted
     if start >= end:
         return Response(status_code=416, headers={"Content-Range": f"bytes */{stored.size}"})
-    return StreamingResponse(blobs(request).read(stored, start, end), status_code=206, media_type=media_type,
+    body = await run_in_threadpool(blobs(request).read, stored, start, end)
+    return StreamingResponse(body, status_code=206, media_type=media_type,
                              headers={**headers, "Content-Length": str(end - start),
                                       "Content-Range": f"bytes {start}-{end - 1}/{stored.size}"})
 
@@ -107,7 +108,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 async def download(request: Request) -> Response:
     path = safe_path(request.path_params["path"])
     key = await _run_key(request)
-    return file_response(request, await run_in_threadpool(blobs(request).file, key, path), path)
+    return await file_response(request, await run_in_threadpool(blobs(request).file, key, path), path)
 
 
 async def listing(request: Request) -> JSON:
