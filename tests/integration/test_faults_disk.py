@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import ServerProcess, api, only_run
 from tests.integration.test_server_faults import server_rows, sync
-from tracklet.runlog import RecordType, RunLogDamaged
+from tracklet.runlog import Record, RecordType, RunLogDamaged
 from tracklet.sdk import local
 
 DISK_BYTES = 3 * 1024 * 1024
@@ -205,7 +205,7 @@ def the_file_warning(stderr: str, run_dir: Path, what: str) -> int:
     return int(found.group(1))
 
 
-def loss_and_exit(records: list, stop_step: int) -> None:  # type: ignore[type-arg]
+def loss_and_exit(records: list[Record], stop_step: int) -> None:
     assert [r.seq for r in records] == list(range(1, len(records) + 1))
     assert [r.type for r in records[-2:]] == [RecordType.LOSS, RecordType.EXIT]
     assert records[-2].body["reason"] == "disk_full" and records[-2].body["step"] == stop_step

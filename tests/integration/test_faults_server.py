@@ -22,6 +22,7 @@ import msgspec
 import pytest
 
 from tests.conftest import ServerProcess, api, free_port, only_run, start_script
+from tests.postgres import PostgresServer
 from tests.integration.test_faults_network import assert_run_complete, run_through_fault
 from tests.integration.test_server_faults import assert_exactly_once, server_rows
 from tests.integration.test_server_runs import wait_for
@@ -129,7 +130,7 @@ def test_disk_full_then_freed(small_disk: Path, tmp_path: Path, workdir: Path, m
 
 
 @pytest.fixture
-def small_tablespace(postgres_server) -> Iterator[tuple[str, Path]]:  # type: ignore[no-untyped-def]
+def small_tablespace(postgres_server: PostgresServer) -> Iterator[tuple[str, Path]]:
     """A database of the session's PostgreSQL whose tables live on a 24 MiB tmpfs of their own (a
     tablespace there): ``(url, mount)``. Its WAL stays on the cluster's disk, as where a production
     database's volume fills up: a write that needs a new page fails with SQLSTATE 53100 (disk_full)."""

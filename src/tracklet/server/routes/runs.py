@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from tracklet.protocol import MetricDefinition, RecordAck, RecordBatch, RunHandshake, RunHandshakeReply, RunInfo, RunUpdate
+from tracklet.server.errors import BadRequest
 from tracklet.server.http import JSON, body, caller, entity_id_for, query_float, query_int, store
 from tracklet.server.store import filters, runs
 from tracklet.server.store.accounts import User
@@ -38,6 +39,9 @@ def _path_ref(request: Request, conn: Any, user: User) -> RunRef:
 async def handshake(request: Request) -> JSON:
     user = await caller(request)
     request_body = await body(request, RunHandshake)
+    for what, value in (("project", request_body.project), ("run_id", request_body.run_id)):
+        if "/" in value:  # one segment of every path that reads the run: it could never be reached
+            raise BadRequest(f"{what} may not contain '/', got {value!r}")
 
     def work() -> RunHandshakeReply:
         with store(request).transaction() as conn:

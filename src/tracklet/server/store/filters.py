@@ -115,12 +115,14 @@ def parse_filter(document: Any) -> Condition:
             document = msgspec.json.decode(document)
         except msgspec.DecodeError as exc:
             raise BadRequest(f"filters is not valid JSON: {exc}") from None
-    return _document(document, "filters")
+    from tracklet.server.store.runs import without_nul  # runs imports this module
+
+    return _document(without_nul(document), "filters")  # as the filter copies hold U+0000: U+FFFD
 
 
 def parse_order(text: str | None) -> Order:
     """``"-summary.loss"`` → (("summary", "loss"), True); ``+``, or no sign, is ascending."""
-    text = (text or "-created_at").strip()  # a "+" in a query string arrives as a space
+    text = (text or "-created_at").strip().replace("\x00", "\ufffd")  # a "+" in a query string arrives as a space
     descending = text.startswith("-")
     return _field(text[1:] if text[:1] in "+-" else text, "order"), descending
 
