@@ -170,3 +170,26 @@ def test_the_server_refuses_to_start_on_a_bucket_it_cannot_use(s3_env: S3Server,
     bad_mode = start_failure(tmp_path, env={**env_files, "TRACKLET_FILES_DOWNLOAD": "sometimes"})
     assert "--files-download must be one of proxy, presigned" in bad_mode
     assert not (tmp_path / "refused.db").exists()  # refused before the store was made
+
+
+def test_a_failing_bucket_is_a_503_and_the_same_upload_succeeds_once_it_is_back(
+        s3_env: S3Server, s3_bucket: str, tmp_path: Path) -> None:
+    proxy = FaultProxy(int(s3_env.endpoint.rsplit(":", 1)[1])).start()
+    server = s3_server_process(tmp_path, "cut", f"s3://{s3_bucket}", f"sqlite:///{tmp_path / 'store.db'}",
+                               "--s3-endpoint-url", proxy.url)
+    try:
+        server.admin_key = admin_key(tmp_path)
+        body = b"weights" * 1000
+        digest = hashlib.sha256(body).hexdigest()
+        with api(server) as http:
+            proxy.cut()  # the network to the bucket is gone
+            failed = http.put(f"/blobs/{digest}", content=body)
+            assert failed.status_code == 503, failed.text
+            assert "file store (S3) failed; retry later" in failed.json()["detail"]
+        proxy.passing()
+        with api(server) as http:  # a new connection: the server closes one whose request raised
+            assert http.put(f"/blobs/{digest}", content=body).status_code == 201  # what an agent's retry does
+        assert s3_env.keys(s3_bucket) == [f"blobs/{digest[:2]}/{digest}"]
+    finally:
+        server.stop()
+        proxy.stop()

@@ -12,11 +12,11 @@ from starlette.routing import Mount, Route
 
 from tracklet.__about__ import __version__
 from tracklet.protocol import API_PREFIX, Health, Problem
-from tracklet.server.errors import ApiError, InsufficientStorage, storage_full
+from tracklet.server.errors import ApiError, FilesUnavailable, InsufficientStorage, storage_full
 from tracklet.server.http import JSON
 from tracklet.server import openapi, ui
 from tracklet.server.auth_limit import FailedAuthLimiter
-from tracklet.server.blobs import Blobs
+from tracklet.server.blobs import Blobs, files_failure
 from tracklet.server.live import LiveFeed
 from tracklet.server.routes import accounts, artifacts, blobs as blob_routes, context, events, files, history, runs
 from tracklet.server.routes import workspaces
@@ -40,9 +40,13 @@ async def api_error(request: Request, exc: Exception) -> Response:
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     """Any other exception, as a problem response (the server still logs its traceback): a full disk is
-    507, which clients retry later; the failed write was rolled back whole."""
-    error = InsufficientStorage("the server's disk is full; retry once space is freed") if storage_full(exc) \
-        else ApiError("unexpected error; the server's log has the details")
+    507 and a failing S3 bucket 503, which clients retry later; the failed write was rolled back whole."""
+    if storage_full(exc):
+        error: ApiError = InsufficientStorage("the server's disk is full; retry once space is freed")
+    elif files_failure(exc):
+        error = FilesUnavailable("the server's file store (S3) failed; retry later; the server's log has the details")
+    else:
+        error = ApiError("unexpected error; the server's log has the details")
     return JSON(Problem(status=error.status, title=error.title, detail=error.detail), status_code=error.status)
 
 

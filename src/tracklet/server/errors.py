@@ -8,6 +8,7 @@ ApiError (500)
 ├── Conflict (409)
 ├── PayloadTooLarge (413)
 ├── TooManyRequests (429, with Retry-After)
+├── FilesUnavailable (503: the file store, an S3 bucket, failed or did not answer)
 └── InsufficientStorage (507: the disk under the store or the files is full)
 """
 
@@ -63,6 +64,11 @@ class TooManyRequests(ApiError):
 
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class FilesUnavailable(ApiError):
+    status = 503
+    title = "Service Unavailable"
 
 
 class InsufficientStorage(ApiError):

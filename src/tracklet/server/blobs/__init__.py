@@ -29,7 +29,7 @@ from tracklet.errors import UsageError
 from tracklet.server.errors import BadRequest, PayloadTooLarge
 
 __all__ = ["Blobs", "Staged", "Stored", "Parts", "open_blobs", "safe_path", "check_digest", "LocalBlobs",
-           "DOWNLOAD_MODES"]
+           "DOWNLOAD_MODES", "files_failure"]
 
 MAX_PATH = 1024
 MAX_PARTS = 10_000  # 625 GiB in 64 MiB parts
@@ -181,6 +181,11 @@ async def pump(chunks: AsyncIterator[bytes], write: Callable[[bytes], object], l
     if pending:
         await run_in_threadpool(flush, pending)
     return hasher.hexdigest(), size
+
+
+def files_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is the S3 client's (botocore's): the bucket failed, refused or did not answer."""
+    return type(exc).__module__.split(".")[0] in ("botocore", "boto3")
 
 
 def open_blobs(url: str, *, download: str = "proxy", endpoint_url: str | None = None, region: str | None = None,
