@@ -12,8 +12,9 @@ one after the other in the same invocation, each with fresh servers:
 
 Figures per mode:
 
-- loss: every step of every run read back through the API (``history/export``) and every point
-  counted, against what each process says it logged;
+- loss: every step of every run read back through the API (``GET …/history``), every point counted
+  and compared with the value logged; a run missing steps at the first read is read again 10 s
+  later, so late and lost are told apart;
 - upload lag: every second the runs' summaries are listed (one request), giving the last step the
   server holds for each run; after the run, the history gives the wall time at which every step was
   logged, so the lag at a sample is the age of the oldest step logged but not yet on the server
@@ -39,6 +40,7 @@ import bisect
 import contextlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -278,10 +280,18 @@ def start_workers(count: int, urls: list[str], key: str, work: Path, env: dict[s
     return ready
 
 
-def export(client: httpx.Client, path: str) -> list[dict[str, Any]]:
-    with client.stream("GET", f"/runs/{path}/history/export") as answer:
-        answer.raise_for_status()
-        return [json.loads(line) for line in answer.iter_lines() if line]
+def history(client: httpx.Client, path: str) -> dict[int, dict[str, Any]]:
+    """Every row the API gives for the run, by step (one request: up to 100,000 rows)."""
+    answer = client.get(f"/runs/{path}/history")
+    answer.raise_for_status()
+    return {row["_step"]: row for row in answer.json()["rows"]}
+
+
+def wrong_values(row: dict[str, Any]) -> int:
+    """Points of ``row`` that are missing or not what the worker logged at that step."""
+    step = row["_step"]
+    expected = {f"m{k:02d}": (step % 1000) * 0.001 + k for k in range(METRICS - 1)}
+    return sum(1 for key, value in expected.items() if row.get(key) != value) + (0 if "t" in row else 1)
 
 
 def load(mode: str, count: int, rate: float, seconds: float, root: Path, base_env: dict[str, str],
@@ -325,14 +335,20 @@ def load(mode: str, count: int, rate: float, seconds: float, root: Path, base_en
         # Read everything back through the API.
         client = httpx.Client(base_url=servers[-1].url + "/api/v1", headers={"Authorization": f"Bearer {key}"},
                               timeout=HTTP_TIMEOUT)
-        logged_points = stored_points = missing_steps = 0
+        logged_points = stored_points = missing_steps = wrong = 0
+        missing_first_read = 0
         lags: list[float] = []
         for report in reports:
-            rows = export(client, report["path"])
-            by_step = {row["_step"]: row for row in rows}
+            by_step = history(client, report["path"])
+            first_missing = sum(1 for step in range(report["steps"]) if step not in by_step)
+            if first_missing:  # told apart: late (visible after a while) or lost
+                missing_first_read += first_missing
+                time.sleep(10)
+                by_step = history(client, report["path"])
             logged_points += report["steps"] * METRICS
-            stored_points += sum(sum(1 for k in row if not k.startswith("_")) for row in rows)
+            stored_points += sum(sum(1 for k in row if not k.startswith("_")) for row in by_step.values())
             missing_steps += sum(1 for step in range(report["steps"]) if step not in by_step)
+            wrong += sum(wrong_values(row) for row in by_step.values())
             logged_at = [by_step[s]["t"] if s in by_step else float("inf") for s in range(report["steps"])]
             lags += run_lags(sampler.samples, report["id"], logged_at, start_at, start_at + seconds)
     cost_first = [c for r in reports for c in r["costs"][: int(rate * WINDOW_SECONDS)]]
@@ -344,6 +360,7 @@ def load(mode: str, count: int, rate: float, seconds: float, root: Path, base_en
         "mode": mode + ("+balancer" if balancer and mode != "sqlite" else ""),
         "runs": count, "rate": rate, "seconds": seconds, "metrics": METRICS,
         "logged_points": logged_points, "stored_points": stored_points, "missing_steps": missing_steps,
+        "missing_steps_at_first_read": missing_first_read, "wrong_points": wrong,
         "achieved_steps_per_s": statistics.mean(r["steps"] / r["logged_s"] for r in reports),
         "lag_s": {"p50": percentile(lags, 0.5), "p99": percentile(lags, 0.99), "max": max(lags, default=float("nan")),
                   "samples": len(lags), "sample_failures": sampler.failures},
@@ -438,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     modes = [m for m in args.modes.split(",") if m]
     if not set(modes) <= {"sqlite", "postgres"}:
         parser.error(f"--modes takes sqlite and/or postgres, got {args.modes!r}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop servers and the cluster on the way out
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKLET_")}
     results = []
     root = Path(tempfile.mkdtemp(prefix="tracklet-load-"))
@@ -461,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     path.write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(table(results))
     print(f"\nraw: {path}")
-    lost = [r for r in results if r["stored_points"] != r["logged_points"] or r["missing_steps"]]
+    lost = [r for r in results if r["stored_points"] != r["logged_points"] or r["missing_steps"] or r["wrong_points"]]
     return 1 if lost else 0
 
 
