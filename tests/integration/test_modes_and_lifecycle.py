@@ -336,6 +336,29 @@ def test_the_process_ends_exactly_as_without_tracklet(run_script, ending: str) -
     assert (tracked.returncode, tracked.stdout, tracked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
 
 
+def test_except_system_exit_still_catches_every_system_exit(workdir: Path, run_script) -> None:  # type: ignore[no-untyped-def]
+    """The script's ``except SystemExit`` catches a ``sys.exit`` it imported before ``init``, and a
+    library's catches the script's ``raise SystemExit``: control flow is Python's own."""
+    (workdir / "guard.py").write_text(
+        "def code_of(f):\n    try:\n        f()\n    except SystemExit as e:\n        return e.code\n", encoding="utf-8")
+    result = run_script("""
+        from sys import exit as leave
+        import guard, tracklet
+        run = tracklet.init(mode="offline")
+        try:
+            leave(3)
+        except SystemExit as e:
+            print("script caught", e.code)
+        def stop():
+            raise SystemExit(4)
+        print("library caught", guard.code_of(stop), guard.code_of(lambda: leave(5)))
+        raise SystemExit(6)
+    """, env={"TRACKLET_SILENT": "1"})
+    assert result.returncode == 6, result.stderr
+    assert result.stdout.splitlines() == ["script caught 3", "library caught 4 5"]
+    assert state_of(only_run(workdir)).exit_code == 6
+
+
 def test_every_unfinished_run_is_finished_at_exit(workdir: Path, run_script) -> None:  # type: ignore[no-untyped-def]
     result = run_script("""
         import sys, tracklet

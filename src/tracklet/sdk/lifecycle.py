@@ -7,12 +7,13 @@ n, ``None`` 0, a message 1.
 
 How the code is seen without tracing every call: Python handles a ``SystemExit`` that leaves the
 script by reading its ``code`` attribute from C, with no Python frame on the stack, and then
-runs ``atexit``. ``builtins.SystemExit`` is replaced by a subclass (same name, same behaviour)
-whose ``code`` property notes that read, so ``raise SystemExit(n)`` and ``exit(n)`` (which raises
-the builtin by name) are seen exactly when, and only if, they end the process; ``sys.exit`` (C,
-raising the original class) is wrapped to raise the subclass. A ``SystemExit`` the script catches
-is never recorded. Uncaught exceptions are seen by ``sys.excepthook`` and, should the script have
-replaced the hook, by ``sys.last_value``, which Python sets before calling it.
+runs ``atexit``. A subclass of ``SystemExit`` (same name, same behaviour) notes that read in a
+``code`` property, so it is seen exactly when, and only if, it ends the process. The script's
+own ``raise SystemExit(n)`` finds the subclass in the ``__main__`` module's globals (names there
+come before builtins); ``sys.exit``, ``exit`` and ``quit`` are wrapped to raise it. Libraries
+keep the builtin class, so their ``except SystemExit`` is untouched. A ``SystemExit`` the script
+catches is never recorded. Uncaught exceptions are seen by ``sys.excepthook`` and, should the
+script have replaced the hook, by ``sys.last_value``, which Python sets before calling it.
 """
 
 from __future__ import annotations
@@ -111,11 +112,11 @@ def _exit_code_of(code: Any) -> int:
     return 1  # a message: printed on stderr, exit code 1
 
 
-def _read_by_interpreter() -> bool:
-    """True when the caller of the property getter is C with no Python frame below it:
-    the interpreter handling a SystemExit that left the script."""
+def _called_by_interpreter(depth: int) -> bool:
+    """True when the function ``depth`` frames up from here was called from C with no Python
+    frame below it: the interpreter itself, handling what left the script."""
     try:
-        sys._getframe(2)  # 0: this function, 1: the getter, 2: whoever read the attribute
+        sys._getframe(depth + 1)
     except ValueError:
         return True
     return False
@@ -127,7 +128,7 @@ class _SystemExit(_RealSystemExit):
     @property
     def code(self) -> Any:
         value = _code_member.__get__(self)
-        if _read_by_interpreter():
+        if _called_by_interpreter(1):  # 1: the getter
             global _exit_code
             _exit_code = _exit_code_of(value)
         return value
@@ -154,17 +155,14 @@ def _install_hooks() -> None:
     original_excepthook = sys.excepthook
 
     def exit(status: Any = None) -> None:
-        try:
-            original_exit(status)
-        except _RealSystemExit as exc:  # the same arguments sys.exit gives, in the recording class
-            recording = _SystemExit(*exc.args)
-        raise recording  # outside the except: chained to what the script was handling, as sys.exit is
+        _raise_recording(original_exit, status)
 
     def excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         global _exit_code, _sigint_flag
         if kind is KeyboardInterrupt:  # exactly: Python ends by SIGINT for the class, not a subclass
             _exit_code = _KEYBOARD_INTERRUPT_CODE
-            _sigint_flag = _unhandled_interrupt_flag()
+            if _called_by_interpreter(1):  # 1: this hook; not a script calling it by hand
+                _sigint_flag = _unhandled_interrupt_flag()
         else:
             _exit_code = 1
         original_excepthook(kind, value, tb)
@@ -173,11 +171,50 @@ def _install_hooks() -> None:
         exit._tracklet = True  # type: ignore[attr-defined]
         sys.exit = exit  # type: ignore[assignment]
     sys.excepthook = excepthook
-    # exit() and quit() raise `SystemExit` by name: they find the subclass in builtins.
-    builtins.SystemExit = _SystemExit  # type: ignore[misc]
+    for name in ("exit", "quit"):  # site's Quitters raise the builtin class: wrap them
+        quitter = getattr(builtins, name, None)
+        if quitter is not None and not isinstance(quitter, _Quitter):
+            setattr(builtins, name, _Quitter(quitter))
+    _script_raises_recording_exits(original_exit, exit)
     if not getattr(threading.excepthook, "_tracklet", False):
         threading.excepthook = _thread_excepthook(threading.excepthook)
     atexit.register(_finish_at_exit)
+
+
+def _raise_recording(raiser: Callable[[Any], object], status: Any) -> None:
+    """Call ``raiser`` (``sys.exit`` or a Quitter) and raise what it raises as the recording class."""
+    try:
+        raiser(status)
+    except _RealSystemExit as exc:  # the same arguments and message, in the recording class
+        recording = _SystemExit(*exc.args)
+    raise recording  # outside the except: chained to what the script was handling, as sys.exit is
+
+
+class _Quitter:
+    """``exit``/``quit`` of the interactive prompt and scripts, raising the recording class."""
+
+    def __init__(self, original: Callable[[Any], object]) -> None:
+        self._original = original
+
+    def __repr__(self) -> str:
+        return repr(self._original)
+
+    def __call__(self, code: Any = None) -> None:
+        _raise_recording(self._original, code)
+
+
+def _script_raises_recording_exits(original_exit: Callable[[Any], object], exit: Callable[[Any], None]) -> None:
+    """The ``__main__`` module's names: ``SystemExit`` is the recording class there, and a
+    ``sys.exit`` it imported before ``init`` (``from sys import exit``) is the wrapper."""
+    main = sys.modules.get("__main__")
+    names = getattr(main, "__dict__", None)
+    if names is None:
+        return
+    if names.get("SystemExit", _RealSystemExit) is _RealSystemExit:  # not one of the script's own
+        names["SystemExit"] = _SystemExit
+    for name, value in list(names.items()):
+        if value is original_exit:
+            names[name] = exit
 
 
 def _thread_excepthook(original: Callable[[Any], object]) -> Callable[[Any], object]:
@@ -205,21 +242,22 @@ def _uncaught_exception_code() -> int | None:
 
 
 def _unhandled_interrupt_flag() -> Any:
-    """CPython 3.10-3.12's process-wide "end by SIGINT after finalizing" flag, while it is set.
+    """CPython 3.10-3.12's process-wide "end by SIGINT after finalizing" flag.
 
-    Any ``exec`` on another thread clears it (fixed in 3.13), and a run's threads may run one
-    (dataclasses, namedtuples) while the run finishes at exit: the process would then end with
-    1 instead of by SIGINT. ``_finish_at_exit`` sets it again.
+    Python sets it before calling ``sys.excepthook`` for a ``KeyboardInterrupt`` that left the
+    script, but any ``exec`` of a string on another thread clears it (fixed in 3.13), and a
+    run's threads may run one (dataclasses, namedtuples) before the hook or while the run
+    finishes at exit: the process would then end with 1 instead of by SIGINT.
+    ``_finish_at_exit`` sets it again.
     """
     if sys.implementation.name != "cpython" or sys.version_info >= (3, 13):
         return None
     try:
         import ctypes
 
-        flag = ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt")
+        return ctypes.c_int.in_dll(ctypes.pythonapi, "_Py_UnhandledKeyboardInterrupt")
     except (ImportError, ValueError, AttributeError, OSError):
         return None
-    return flag if flag.value else None
 
 
 def _after_fork_in_child() -> None:
