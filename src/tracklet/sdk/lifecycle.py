@@ -7,13 +7,15 @@ n, ``None`` 0, a message 1.
 
 How the code is seen without tracing every call: Python handles a ``SystemExit`` that leaves the
 script by reading its ``code`` attribute from C, with no Python frame on the stack, and then
-runs ``atexit``. A subclass of ``SystemExit`` (same name, same behaviour) notes that read in a
-``code`` property, so it is seen exactly when, and only if, it ends the process. The script's
-own ``raise SystemExit(n)`` finds the subclass in the ``__main__`` module's globals (names there
-come before builtins); ``sys.exit``, ``exit`` and ``quit`` are wrapped to raise it. Libraries
-keep the builtin class, so their ``except SystemExit`` is untouched. A ``SystemExit`` the script
-catches is never recorded. Uncaught exceptions are seen by ``sys.excepthook`` and, should the
-script have replaced the hook, by ``sys.last_value``, which Python sets before calling it.
+runs ``atexit``. ``builtins.SystemExit`` is replaced by a subclass (same name, same behaviour)
+whose ``code`` property notes that read, so ``raise SystemExit(n)``, ``exit(n)`` and ``quit(n)``
+(which raise the builtin by name) are seen exactly when, and only if, they end the process;
+``sys.exit`` (C, raising the original class) is wrapped to raise the subclass, also where the
+script imported it before ``init``. A ``SystemExit`` the script catches is never recorded. The
+original class stays a base of the subclass, so ``except SystemExit`` in code that looked the
+name up before ``init`` still catches everything. Uncaught exceptions are seen by
+``sys.excepthook`` and, should the script have replaced the hook, by ``sys.last_value``, which
+Python sets before calling it.
 """
 
 from __future__ import annotations
@@ -155,7 +157,11 @@ def _install_hooks() -> None:
     original_excepthook = sys.excepthook
 
     def exit(status: Any = None) -> None:
-        _raise_recording(original_exit, status)
+        try:
+            original_exit(status)
+        except _RealSystemExit as exc:  # the same arguments sys.exit gives, in the recording class
+            recording = _SystemExit(*exc.args)
+        raise recording  # outside the except: chained to what the script was handling, as sys.exit is
 
     def excepthook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
         global _exit_code, _sigint_flag
@@ -171,50 +177,21 @@ def _install_hooks() -> None:
         exit._tracklet = True  # type: ignore[attr-defined]
         sys.exit = exit  # type: ignore[assignment]
     sys.excepthook = excepthook
-    for name in ("exit", "quit"):  # site's Quitters raise the builtin class: wrap them
-        quitter = getattr(builtins, name, None)
-        if quitter is not None and not isinstance(quitter, _Quitter):
-            setattr(builtins, name, _Quitter(quitter))
-    _script_raises_recording_exits(original_exit, exit)
+    # exit() and quit() raise `SystemExit` by name: they find the subclass in builtins.
+    builtins.SystemExit = _SystemExit  # type: ignore[misc]
+    _rebind_saved_exit(original_exit, exit)
     if not getattr(threading.excepthook, "_tracklet", False):
         threading.excepthook = _thread_excepthook(threading.excepthook)
     atexit.register(_finish_at_exit)
 
 
-def _raise_recording(raiser: Callable[[Any], object], status: Any) -> None:
-    """Call ``raiser`` (``sys.exit`` or a Quitter) and raise what it raises as the recording class."""
-    try:
-        raiser(status)
-    except _RealSystemExit as exc:  # the same arguments and message, in the recording class
-        recording = _SystemExit(*exc.args)
-    raise recording  # outside the except: chained to what the script was handling, as sys.exit is
-
-
-class _Quitter:
-    """``exit``/``quit`` of the interactive prompt and scripts, raising the recording class."""
-
-    def __init__(self, original: Callable[[Any], object]) -> None:
-        self._original = original
-
-    def __repr__(self) -> str:
-        return repr(self._original)
-
-    def __call__(self, code: Any = None) -> None:
-        _raise_recording(self._original, code)
-
-
-def _script_raises_recording_exits(original_exit: Callable[[Any], object], exit: Callable[[Any], None]) -> None:
-    """The ``__main__`` module's names: ``SystemExit`` is the recording class there, and a
-    ``sys.exit`` it imported before ``init`` (``from sys import exit``) is the wrapper."""
-    main = sys.modules.get("__main__")
-    names = getattr(main, "__dict__", None)
-    if names is None:
-        return
-    if names.get("SystemExit", _RealSystemExit) is _RealSystemExit:  # not one of the script's own
-        names["SystemExit"] = _SystemExit
-    for name, value in list(names.items()):
+def _rebind_saved_exit(original_exit: Callable[[Any], object], exit: Callable[[Any], None]) -> None:
+    """A ``sys.exit`` the script imported before ``init`` (``from sys import exit``) raises the
+    original class, which its ``except SystemExit`` (the subclass, looked up now) would not catch."""
+    names = getattr(sys.modules.get("__main__"), "__dict__", None)
+    for name, value in list((names or {}).items()):
         if value is original_exit:
-            names[name] = exit
+            names[name] = exit  # type: ignore[index]
 
 
 def _thread_excepthook(original: Callable[[Any], object]) -> Callable[[Any], object]:
