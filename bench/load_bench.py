@@ -82,6 +82,7 @@ print(json.dumps({"path": run.path, "id": run.id, "offline": run.offline}), flus
 start_at = float(sys.stdin.readline())  # the bench's go: a wall time shared by all processes
 keys = [f"m{k:02d}" for k in range(%(metrics)d - 1)]
 costs = array("d")
+cpu_costs = array("d")  # CPU time of the call (this thread): what a loaded machine's scheduling does not add
 steps = int(rate * seconds)
 interval = 1.0 / rate
 time.sleep(max(0.0, start_at - time.time()))
@@ -95,16 +96,18 @@ for step in range(steps):
         next_at = now
     row = {key: (step %% 1000) * 0.001 + k for k, key in enumerate(keys)}
     row["t"] = time.time()
-    before = time.perf_counter()
+    before, cpu_before = time.perf_counter(), time.thread_time()
     run.log(row)
     costs.append(time.perf_counter() - before)
+    cpu_costs.append(time.thread_time() - cpu_before)
     next_at += interval
 logged_s = time.perf_counter() - began
 before = time.perf_counter()
 run.finish()
 print(json.dumps({"steps": steps, "logged_s": logged_s, "finish_s": time.perf_counter() - before,
                   "cpu_s": cpu() - cpu_began,
-                  "costs": [round(c * 1e6, 2) for c in costs]}), flush=True)
+                  "costs": [round(c * 1e6, 2) for c in costs], "cpu_costs": [round(c * 1e6, 2) for c in cpu_costs]}),
+      flush=True)
 """
 
 # Loaded by every Python process of a run through PYTHONPATH; acts only in agents.
@@ -125,11 +128,13 @@ if _agent and os.environ.get("TRACKLET_LOAD_TIMINGS"):
     def _timed_send(self, method, path, **kwargs):
         if not path.endswith("/records"):
             return _send(self, method, path, **kwargs)
-        started, before = time.time(), time.perf_counter()
+        started, before, ok = time.time(), time.perf_counter(), 0
         try:
-            return _send(self, method, path, **kwargs)
+            answer = _send(self, method, path, **kwargs)
+            ok = 1
+            return answer
         finally:
-            _out.write(f"{started:.6f}\t{time.perf_counter() - before:.6f}\t{_cpu():.3f}\n")
+            _out.write(f"{started:.6f}\t{time.perf_counter() - before:.6f}\t{_cpu():.3f}\t{ok}\n")
 
     def _cpu():
         times = os.times()
@@ -353,7 +358,9 @@ def load(mode: str, count: int, rate: float, seconds: float, root: Path, base_en
             lags += run_lags(sampler.samples, report["id"], logged_at, start_at, start_at + seconds)
     cost_first = [c for r in reports for c in r["costs"][: int(rate * WINDOW_SECONDS)]]
     cost_last = [c for r in reports for c in r["costs"][-int(rate * WINDOW_SECONDS):]]
-    latencies, agents_cpu = agent_timings(timings, start_at)
+    latencies, agents_cpu, failed_uploads = agent_timings(timings, start_at)
+    cpu_first = [c for r in reports for c in r["cpu_costs"][: int(rate * WINDOW_SECONDS)]]
+    cpu_last = [c for r in reports for c in r["cpu_costs"][-int(rate * WINDOW_SECONDS):]]
     window = busy_after - busy_before
     ours = (bench_after - bench_before) + server_cpu + agents_cpu + sum(r["cpu_s"] for r in reports)
     return {
@@ -365,8 +372,9 @@ def load(mode: str, count: int, rate: float, seconds: float, root: Path, base_en
         "lag_s": {"p50": percentile(lags, 0.5), "p99": percentile(lags, 0.99), "max": max(lags, default=float("nan")),
                   "samples": len(lags), "sample_failures": sampler.failures},
         "log_us": {"first": summary(cost_first), "last": summary(cost_last)},
+        "log_cpu_us": {"first": summary(cpu_first), "last": summary(cpu_last)},
         "ingest_ms": {"p50": percentile(latencies, 0.5) * 1e3, "p99": percentile(latencies, 0.99) * 1e3,
-                      "requests": len(latencies)},
+                      "requests": len(latencies), "failed": failed_uploads},
         "server_cpu_s": server_cpu, "server_cpu_s_per_1k_points": server_cpu / (stored_points / 1000) if stored_points else None,
         "finish_s_max": max(r["finish_s"] for r in reports), "drained_s": drained_s,
         "agents_cpu_s": agents_cpu, "training_cpu_s": sum(r["cpu_s"] for r in reports),
@@ -380,22 +388,25 @@ def own_cpu_seconds() -> float:
     return times.user + times.system
 
 
-def agent_timings(folder: Path, start_at: float) -> tuple[list[float], float]:
-    """The agents' record-upload round trips (seconds), and the CPU they used from ``start_at`` to their end."""
+def agent_timings(folder: Path, start_at: float) -> tuple[list[float], float, int]:
+    """The agents' record-upload round trips (seconds), the CPU they used from ``start_at`` to their end,
+    and how many uploads failed (a timeout, an error answer: the agent sends those again)."""
     latencies: list[float] = []
     cpu = 0.0
+    failed = 0
     for path in folder.glob("*.tsv"):
         at_start = 0.0
         last = 0.0
         for line in path.read_text().splitlines():
-            started, duration, used = line.split("\t")
+            started, duration, used, *ok = line.split("\t")
             if duration != "-":
                 latencies.append(float(duration))
+                failed += ok == ["0"]
             if float(started) <= start_at:
                 at_start = float(used)
             last = float(used)
         cpu += last - at_start
-    return latencies, cpu
+    return latencies, cpu, failed
 
 
 def run_lags(samples: list[tuple[float, dict[str, int]]], run_id: str, logged_at: list[float],
@@ -423,18 +434,26 @@ def summary(costs: list[float]) -> dict[str, float]:
 
 def table(results: list[dict[str, Any]]) -> str:
     head = ("| mode | runs | points logged / stored | steps/s per run | upload lag p50 / p99 / max (s) "
-            "| `log` µs p50 / p99, first 10 s | last 10 s | ingest p50 / p99 (ms) | server CPU s / 1k points "
+            "| `log` µs p50 / p99, first 10 s | last 10 s | `log` CPU µs p50 / p99, first / last 10 s "
+            "| ingest p50 / p99 (ms), failed | server CPU s / 1k points "
             "| all on the server, s after the last `log` | others' CPU (cores) |")
-    lines = [head, "|" + "---|" * 11]
+    lines = [head, "|" + "---|" * 12]
     for r in results:
         lag, first, last, ingest = r["lag_s"], r["log_us"]["first"], r["log_us"]["last"], r["ingest_ms"]
         lines.append(
             f"| {r['mode']} | {r['runs']} | {r['logged_points']:,} / {r['stored_points']:,} "
             f"| {r['achieved_steps_per_s']:.0f} of {r['rate']:.0f} | {lag['p50']:.2f} / {lag['p99']:.2f} / {lag['max']:.2f} "
             f"| {first['p50']:.0f} / {first['p99']:.0f} | {last['p50']:.0f} / {last['p99']:.0f} "
-            f"| {ingest['p50']:.0f} / {ingest['p99']:.0f} | {r['server_cpu_s_per_1k_points']:.3f} "
+            f"| {cpu(r, 'first')} / {cpu(r, 'last')} "
+            f"| {ingest['p50']:.0f} / {ingest['p99']:.0f}, {ingest.get('failed', '?')} "
+            f"| {r['server_cpu_s_per_1k_points']:.3f} "
             f"| {r['drained_s'] - r['seconds']:.1f} | {r['others_cpu_s'] / r['drained_s']:.2f} of {r['cores']} |")
     return "\n".join(lines)
+
+
+def cpu(result: dict[str, Any], window: str) -> str:
+    costs = result.get("log_cpu_us", {}).get(window)
+    return f"{costs['p50']:.0f}, {costs['p99']:.0f}" if costs else "-"
 
 
 def main(argv: list[str] | None = None) -> int:
