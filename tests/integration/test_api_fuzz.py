@@ -181,6 +181,10 @@ def test_the_event_stream_answers_as_documented(fuzzed_server: ServerProcess) ->
                         assert response.json()["status"] == response.status_code
 
             check()
+        for since in ("nan", "inf", "1e999"):  # a JSON number never is: a stream from then would stay silent
+            refused = client.get(f"{fuzzed_server.url}/api/v1/events", params={"entity": "root", "since": since},
+                                 headers=headers)
+            assert refused.status_code == 400 and "'since'" in refused.json()["detail"], refused.text
     assert 200 in seen and any(400 <= status < 500 for status in seen), seen
 
 

@@ -17,7 +17,7 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from tracklet.server.errors import BadRequest
-from tracklet.server.http import caller, entity_id_for, store
+from tracklet.server.http import caller, entity_id_for, query_float, store
 from tracklet.server.live import LiveFeed, as_event
 
 KEEPALIVE_SECONDS = 15.0
@@ -34,10 +34,9 @@ async def events(request: Request) -> StreamingResponse:
     if not entity:
         raise BadRequest("query parameter 'entity' is required")
     project = request.query_params.get("project")
-    try:
-        since = float(request.query_params.get("since") or time.time())
-    except ValueError:
-        raise BadRequest("query parameter 'since' must be a number (seconds since the epoch)") from None
+    since = query_float(request, "since")  # NaN or infinity would match no change, ever: 400
+    if since is None:
+        since = time.time()
 
     def resolve() -> int:
         with store(request).read() as conn:
