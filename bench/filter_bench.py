@@ -88,7 +88,7 @@ def load(url: str, rows: list[dict[str, Any]]) -> tuple[Any, runs.RunRef]:
         ref = runs.RunRef(entity_id, "bench", "filters")
         pid = runs.project_id(conn, entity_id, ref.project, create=True)
         for lo in range(0, len(rows), 5000):
-            conn.execute(runs_table.insert(), [runs.with_filter_copies({"project_id": pid, **row})
+            conn.execute(runs_table.insert(), [runs.with_filter_copies(conn, {"project_id": pid, **row})
                                                for row in rows[lo:lo + 5000]])
     if store.engine.dialect.name == "postgresql":
         with store.engine.connect() as conn:

@@ -13,10 +13,10 @@ hold non-finite floats, count as numbers. An order is a field, ``-`` first for d
 without a comparable value come last. Users' reference: ``docs/api.md``.
 
 A document is checked here, then translated to one SQL condition and one ORDER BY over the runs
-table: the database filters, sorts and pages (``runs.list_runs``). JSON values are read from the
-runs' filter copies of config, summary and tags (``schema.runs``, written with them) with each
-backend's JSON functions: SQLite's ``json_type``/``json_extract``/``json_each`` on JSON text,
-PostgreSQL's ``jsonb_typeof``/``->``/``jsonb_array_elements`` on ``jsonb``, parsed once when written.
+table: the database filters, sorts and pages (``runs.list_runs``). JSON values are read with each
+backend's JSON functions: SQLite's ``json_type``/``json_extract``/``json_each`` on the config,
+summary and tags JSON text; PostgreSQL's ``jsonb_typeof``/``->``/``jsonb_array_elements`` on their
+``jsonb`` filter copies (``schema.runs``, written with them), parsed once when written.
 Every condition is made definite (true or false, never SQL NULL), so ``$not``/``$nor``/``$ne`` of a
 missing value behave as in MongoDB.
 """
@@ -86,7 +86,7 @@ class Scope:
         head = path[0]
         if head in ("config", "summary", "tags"):
             if self.dialect == "sqlite":
-                value: _Value = _SqliteJson(runs.c["filter_" + head], "$")
+                value: _Value = _SqliteJson(runs.c[head], "$")  # the text itself: SQLite keeps no copy
                 for key in path[1:]:
                     value = value.child(key)
                 return value

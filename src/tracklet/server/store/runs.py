@@ -41,12 +41,14 @@ FILTER_COPIES = {"config": "filter_config", "summary": "filter_summary", "tags":
 _STORED = [c for c in runs.c if c.name not in FILTER_COPIES.values()]
 
 
-def with_filter_copies(values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` to write to a run's row, with the filter copy of any config, summary or tags among them:
-    every write of those columns goes through here, so filters see what listings show."""
-    for name, copy in FILTER_COPIES.items():
-        if name in values:
-            values[copy] = without_nul(values[name])
+def with_filter_copies(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` to write to a run's row, with the filter copy of any config, summary or tags among them
+    on PostgreSQL: every write of those columns goes through here, so filters see what listings show.
+    SQLite's filters read the JSON text itself (a copy there would be the same text again)."""
+    if conn.dialect.name == "postgresql":
+        for name, copy in FILTER_COPIES.items():
+            if name in values:
+                values[copy] = without_nul(values[name])
     return values
 
 
@@ -157,7 +159,7 @@ def open_run(conn: Connection, ref: RunRef, request: RunHandshake) -> dict[str, 
         # stored but hidden, like a rewind to before step 0.
         segment = existing.segment + 1
         visible = {s: -1 for s in existing.visible_until} | {str(segment): None}
-        conn.execute(update(runs).where(runs.c.pk == existing.pk).values(**with_filter_copies(dict(
+        conn.execute(update(runs).where(runs.c.pk == existing.pk).values(**with_filter_copies(conn, dict(
             segment=segment, visible_until=visible, state="running", exit_code=None, config={}, summary={},
             replay_state=None, metrics=None, heartbeat_at=time.time(), updated_at=time.time(), branch=None))))
         return _reply(_reload(conn, existing.pk), resumed=False)
@@ -175,7 +177,7 @@ def _check_length(value: str, column: Column[str], what: str) -> None:
 def _insert_run(conn: Connection, ref: RunRef, run_id: str, branch: dict[str, Any] | None = None) -> int:
     pid = project_id(conn, ref.entity_id, ref.project, create=True)
     now = time.time()
-    return _new_id(conn.execute(insert(runs).values(**with_filter_copies(dict(
+    return _new_id(conn.execute(insert(runs).values(**with_filter_copies(conn, dict(
         project_id=pid, run_id=run_id, state="running", tags=[], group="", job_type="", config={}, summary={},
         meta={}, branch=branch, created_at=now, updated_at=now, heartbeat_at=now, last_seq=0, segment=0,
         visible_until={"0": None},
@@ -236,7 +238,7 @@ def _rewind(conn: Connection, ref: RunRef, row: Row[Any] | None, moment: RunMome
     visible = {s: (step if v is None else min(v, step)) for s, v in row.visible_until.items()} | {str(segment): None}
     state = RunState()
     _continue_from(state, row, snapshot, step)
-    conn.execute(update(runs).where(runs.c.pk == row.pk).values(**with_filter_copies(dict(
+    conn.execute(update(runs).where(runs.c.pk == row.pk).values(**with_filter_copies(conn, dict(
         segment=segment, visible_until=visible, state="running", exit_code=None, summary=json_safe(snapshot["summary"]),
         replay_state=_save_state(state), heartbeat_at=time.time(), updated_at=time.time(),
         branch={"kind": "rewind", "run_id": moment.run_id, "step": moment.step}))))
@@ -255,7 +257,7 @@ def _fork(conn: Connection, ref: RunRef, existing: Row[Any] | None, run_id: str,
     series.copy_until(conn, source.pk, _visible(source), step, pk, 0)
     state = RunState()
     _continue_from(state, source, snapshot, step)
-    conn.execute(update(runs).where(runs.c.pk == pk).values(**with_filter_copies(dict(
+    conn.execute(update(runs).where(runs.c.pk == pk).values(**with_filter_copies(conn, dict(
         config=json_safe(snapshot["config"]), summary=json_safe(snapshot["summary"]), replay_state=_save_state(state)))))
     return _reply(_reload(conn, pk), resumed=False)
 
@@ -350,7 +352,7 @@ def append_records(conn: Connection, ref: RunRef, run_id: str, batch: RecordBatc
         run_state, exit_code = ("finished" if state.exit_code == 0 else "failed"), state.exit_code
     else:
         run_state, exit_code = ("crashed" if batch.writer_gone else "running"), None
-    conn.execute(update(runs).where(runs.c.pk == row.pk).values(**with_filter_copies(dict(
+    conn.execute(update(runs).where(runs.c.pk == row.pk).values(**with_filter_copies(conn, dict(
         last_seq=last + len(new), heartbeat_at=now, updated_at=now, replay_state=_save_state(state),
         name=state.name, notes=state.notes, tags=list(state.tags), group=state.group or "",
         job_type=state.job_type or "", config=json_safe(state.config), summary=json_safe(state.summary),
@@ -447,7 +449,7 @@ def update_run(conn: Connection, ref: RunRef, run_id: str, change: RunUpdate) ->
         state = _load_state(row)
         state.update_run(values)
         conn.execute(update(runs).where(runs.c.pk == row.pk).values(
-            **with_filter_copies(values), replay_state=_save_state(state), updated_at=time.time()))
+            **with_filter_copies(conn, values), replay_state=_save_state(state), updated_at=time.time()))
     return _reload(conn, row.pk)
 
 

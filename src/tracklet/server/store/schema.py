@@ -49,8 +49,9 @@ class String(Text):
 
 metadata = MetaData()
 
-# What run filters read (``store.filters``): ``jsonb`` on PostgreSQL, parsed once when written and
-# indexable; JSON text on SQLite (its binary JSONB needs SQLite 3.45, newer than Python's own).
+# What run filters read on PostgreSQL (``store.filters``): ``jsonb``, parsed once when written and
+# indexable. NULL on SQLite, whose filters read the JSON text columns themselves (a text copy gains
+# nothing and made rows spill to overflow pages; SQLite's binary JSONB needs 3.45, newer than Python's).
 FilterDocument = JSON().with_variant(JSONB(), "postgresql")
 
 users = Table(

@@ -1,5 +1,6 @@
 """Filterable run JSON in a form the database indexes: copies of config, summary and tags that run
-filters read (``store.filters``), ``jsonb`` on PostgreSQL and JSON text on SQLite.
+filters read on PostgreSQL (``store.filters``), as ``jsonb``; NULL on SQLite, whose filters read the
+JSON text columns themselves.
 
 Before this, PostgreSQL parsed every run's JSON text again for every filtered listing. Runs stored
 before it get their copies here (U+0000 becomes U+FFFD on PostgreSQL: ``jsonb`` cannot hold it).
@@ -8,13 +9,9 @@ Revision ID: 0008
 Revises: 0007
 """
 
-import json
-
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
-
-from tracklet.server.store.runs import without_nul
 
 revision = "0008"
 down_revision = "0007"
@@ -44,15 +41,6 @@ def upgrade() -> None:
         op.execute(f"UPDATE runs SET {copies}")
         for name in ("config", "tags"):
             op.execute(f"CREATE INDEX runs_filter_{name} ON runs USING gin (filter_{name} jsonb_path_ops)")
-    else:
-        op.execute("UPDATE runs SET " + ", ".join(f"filter_{name} = {name}" for name in NAMES))
-        # SQLite can hold U+0000, but the copies have U+FFFD on every backend: the rare runs with one, in Python
-        table = sa.table("runs", sa.column("pk"), *(sa.column(f"filter_{name}", sa.JSON) for name in NAMES))
-        found = conn.execute(sa.text("SELECT pk, config, summary, tags FROM runs "
-                                     "WHERE instr(config || summary || tags, '\\u0000') > 0")).all()
-        for pk, *documents in found:
-            fixed = {f"filter_{name}": without_nul(json.loads(text)) for name, text in zip(NAMES, documents)}
-            conn.execute(table.update().where(table.c.pk == pk).values(**fixed))
 
 
 def downgrade() -> None:
