@@ -95,13 +95,14 @@ def sizes(store: Any, url: str, points: int) -> dict[str, Any]:
         blocks = conn.execute(select(func.sum(func.length(series_blocks.c.data)))).scalar_one() or 0
         summaries = conn.execute(select(func.sum(func.length(series_summaries.c.data)))).scalar_one() or 0
         if url.startswith("sqlite"):
-            on_disk = os.path.getsize(url.removeprefix("sqlite:///"))
+            path = url.removeprefix("sqlite:///")  # and its write-ahead log, not yet checkpointed
+            on_disk = os.path.getsize(path) + (os.path.getsize(path + "-wal") if os.path.exists(path + "-wal") else 0)
         else:
             on_disk = conn.execute(text("SELECT pg_total_relation_size('series_blocks') "
                                         "+ pg_total_relation_size('series_summaries')")).scalar_one()
     return {"points": points, "block_bytes_per_point": blocks / points, "summary_bytes_per_point": summaries / points,
             "stored_bytes_per_point": (blocks + summaries) / points, "on_disk_bytes_per_point": on_disk / points,
-            "on_disk_what": "the whole SQLite file" if url.startswith("sqlite") else "series_blocks + series_summaries"}
+            "on_disk_what": "the whole SQLite file and its WAL" if url.startswith("sqlite") else "series_blocks + series_summaries"}
 
 
 def query(url: str, mode: str, buckets: int, repeat: int) -> dict[str, Any]:
@@ -109,7 +110,6 @@ def query(url: str, mode: str, buckets: int, repeat: int) -> dict[str, Any]:
     from sqlalchemy import select
 
     from tracklet.server.store import charts, open_store, series
-    from tracklet.server.store.history import visibility
     from tracklet.server.store.schema import runs as runs_table
 
     store = open_store(url)
@@ -119,10 +119,11 @@ def query(url: str, mode: str, buckets: int, repeat: int) -> dict[str, Any]:
         started = time.perf_counter()
         with store.read() as conn:
             for row in conn.execute(select(runs_table.c.pk, runs_table.c.visible_until).order_by(runs_table.c.pk)):
+                visible = {int(segment): until for segment, until in row.visible_until.items()}
                 if mode == "preaggregates":
-                    columns, _ = charts.downsampled(conn, row.pk, KEY, visibility(row), buckets)
+                    columns, _ = charts.downsampled(conn, row.pk, KEY, visible, buckets)
                 else:
-                    steps, values = series.read(conn, row.pk, KEY, visibility(row))
+                    steps, values = series.read(conn, row.pk, KEY, visible)
                     columns = series.downsample(steps, values, buckets)
                 for column in columns.values():
                     digest.update(column.tobytes())
