@@ -22,7 +22,8 @@ Figures per mode:
 - ``log`` cost: µs per call in each process, first 10 s vs last 10 s (p50, p99, mean);
 - ingest latency: each agent's ``POST …/records`` round trips (request out to answer in), timed
   inside the real agent by a ``sitecustomize`` the bench puts on its PYTHONPATH;
-- server CPU seconds (the server processes and their children) per 1,000 points;
+- server CPU seconds (the server processes and their children, and PostgreSQL's postmaster and
+  backends) per 1,000 points;
 - the machine: CPU used by processes outside the bench during the window (other users).
 
 ``--runs 10,25,50,100`` sweeps the SQLite mode over several run counts (each its own fresh server).
@@ -57,7 +58,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH_DIR), str(BENCH_DIR.parent)]
 
 from postgres_cluster import cluster, create_database  # noqa: E402
-from server_bench import TrackletServer  # noqa: E402
+from server_bench import TrackletServer, tree_cpu_seconds  # noqa: E402
 
 PROJECT = "load"
 METRICS = 20  # per step, ``t`` included
@@ -178,14 +179,35 @@ class Replica(TrackletServer):
         self.api_key = self.first.api_key
 
 
+class PostgresProcesses:
+    """The CPU of the cluster's postmaster and its backends (started by pg_ctl: no child of a replica)."""
+
+    def __init__(self, admin_url: str) -> None:
+        port = admin_url.rsplit(":", 1)[1].split("/")[0]
+        self.pid = 0
+        for entry in Path("/proc").iterdir():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b"/postgres") and f"-p {port}".encode() in b" ".join(argv):
+                self.pid = int(entry.name)
+                break
+
+    def cpu_seconds(self) -> float:
+        return tree_cpu_seconds(self.pid) if self.pid else 0.0
+
+
 @contextlib.contextmanager
-def deployment(mode: str, tmp: Path, env: dict[str, str], balancer: bool) -> Iterator[tuple[list[str], str, list[Any]]]:
-    """Start the servers of ``mode``; yield (the URL each run is given in turn, the admin key, servers)."""
+def deployment(mode: str, tmp: Path, env: dict[str, str],
+               balancer: bool) -> Iterator[tuple[list[str], str, list[Any], list[Any]]]:
+    """Start the servers of ``mode``; yield (the URL each run is given in turn, the admin key, the
+    servers, what server CPU is counted of: the servers and PostgreSQL)."""
     if mode == "sqlite":
         server = TrackletServer(tmp / "sqlite", env)
         try:
             server.start()
-            yield [server.url], server.api_key, [server]
+            yield [server.url], server.api_key, [server], [server]
         finally:
             server.stop()
         return
@@ -207,7 +229,7 @@ def deployment(mode: str, tmp: Path, env: dict[str, str], balancer: bool) -> Ite
                 proxy = Balancer(urls, free_port())
                 proxy.start()
                 urls = [proxy.url]
-            yield urls, servers[0].api_key, servers
+            yield urls, servers[0].api_key, servers, [*servers, PostgresProcesses(admin_url)]
         finally:
             if proxy is not None:
                 proxy.stop()
@@ -245,6 +267,7 @@ class Sampler(threading.Thread):
                                    timeout=HTTP_TIMEOUT)
         self.path = f"/runs/{entity}/{PROJECT}"
         self.samples: list[tuple[float, dict[str, int]]] = []
+        self.durations: list[float] = []  # of the list requests: how much a lag may be overstated
         self.failures = 0
         self.stop = threading.Event()
 
@@ -257,6 +280,7 @@ class Sampler(threading.Thread):
                 seen = time.time()  # the answer's arrival: a lag measured from here is never too small
                 steps = {r["run_id"]: int(r["summary"].get("_step", -1)) for r in answer.json()}
                 self.samples.append((seen, steps))
+                self.durations.append(time.monotonic() - asked)
             except (httpx.HTTPError, ValueError, KeyError):
                 self.failures += 1
             self.stop.wait(max(0.0, SAMPLE_SECONDS - (time.monotonic() - asked)))
@@ -311,13 +335,17 @@ def load(mode: str, count: int, rate: float, seconds: float, root: Path, base_en
            "TRACKLET_LOAD_TIMINGS": str(timings), "TRACKLET_SILENT": "1", "TRACKLET_FINISH_TIMEOUT": "1800",
            "TRACKLET_CONFIG_DIR": str(tmp / "client-config"), "TRACKLET_DIR": str(tmp / "runs")}
     server_env = {k: v for k, v in base_env.items()}
-    with deployment(mode, tmp, server_env, balancer) as (urls, key, servers):
+    with deployment(mode, tmp, server_env, balancer) as (urls, key, servers, cpu_sources):
         work = tmp / "work"
         work.mkdir()
         workers = start_workers(count, urls, key, work, env, rate, seconds)
-        entity = workers[0][1]["path"].split("/")[0]
+        # A run whose handshake waited past init's limit starts locally and learns its entity later
+        # (its agent opens it): its path has no entity yet. The runs all belong to the administrator.
+        entity = next(info["path"].split("/")[0] for _, info in workers if info["path"].count("/") == 2)
+        for _, info in workers:
+            info["path"] = f"{entity}/{PROJECT}/{info['id']}"
         sampler = Sampler(servers[0].url, key, entity)
-        cpu_before = sum(s.cpu_seconds() for s in servers)
+        cpu_before = sum(s.cpu_seconds() for s in cpu_sources)
         start_at = time.time() + START_DELAY
         for proc, _ in workers:
             assert proc.stdin is not None
@@ -337,7 +365,7 @@ def load(mode: str, count: int, rate: float, seconds: float, root: Path, base_en
         sampler.stop.set()
         sampler.join()
         busy_after, bench_after = machine_busy_seconds(), own_cpu_seconds()
-        server_cpu = sum(s.cpu_seconds() for s in servers) - cpu_before
+        server_cpu = sum(s.cpu_seconds() for s in cpu_sources) - cpu_before
         # Read everything back through the API.
         client = httpx.Client(base_url=servers[-1].url + "/api/v1", headers={"Authorization": f"Bearer {key}"},
                               timeout=HTTP_TIMEOUT)
@@ -371,7 +399,9 @@ def load(mode: str, count: int, rate: float, seconds: float, root: Path, base_en
         "missing_steps_at_first_read": missing_first_read, "wrong_points": wrong,
         "achieved_steps_per_s": statistics.mean(r["steps"] / r["logged_s"] for r in reports),
         "lag_s": {"p50": percentile(lags, 0.5), "p99": percentile(lags, 0.99), "max": max(lags, default=float("nan")),
-                  "samples": len(lags), "sample_failures": sampler.failures},
+                  "samples": len(lags), "sample_failures": sampler.failures,
+                  "sample_request_s_p50": percentile(sampler.durations, 0.5),
+                  "sample_request_s_max": max(sampler.durations, default=float("nan"))},
         "log_us": {"first": summary(cost_first), "last": summary(cost_last)},
         "log_cpu_us": {"first": summary(cpu_first), "last": summary(cpu_last)},
         "ingest_ms": {"p50": percentile(latencies, 0.5) * 1e3, "p99": percentile(latencies, 0.99) * 1e3,
@@ -478,7 +508,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop servers and the cluster on the way out
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKLET_")}
-    results = []
+    results: list[dict[str, Any]] = []
+    out = BENCH_DIR / "results"
+    out.mkdir(exist_ok=True)
+    path = out / f"load-{time.strftime('%Y%m%d-%H%M%S')}.json"
     root = Path(tempfile.mkdtemp(prefix="tracklet-load-"))
     try:
         for count in counts:
@@ -487,6 +520,7 @@ def main(argv: list[str] | None = None) -> int:
                 result = load(mode, count, args.rate, args.seconds, root, base_env, args.balancer)
                 print(json.dumps({k: v for k, v in result.items()}, default=str), file=sys.stderr)
                 results.append(result)
+                path.write_text(json.dumps(results, indent=1), encoding="utf-8")  # kept if a later load fails
     finally:
         if not args.keep:
             import shutil
@@ -494,10 +528,6 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(root, ignore_errors=True)
         else:
             print(f"kept {root}", file=sys.stderr)
-    out = BENCH_DIR / "results"
-    out.mkdir(exist_ok=True)
-    path = out / f"load-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(table(results))
     print(f"\nraw: {path}")
     lost = [r for r in results if r["stored_points"] != r["logged_points"] or r["missing_steps"] or r["wrong_points"]]
