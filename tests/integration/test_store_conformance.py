@@ -251,8 +251,8 @@ def test_migration_0008_copies_the_runs_stored_before_it_for_filters(store_url: 
         assert listed(store, ref, {"config.opt.name": "adam", "summary.loss": {"$lt": 0.3}}) == ["r1"]
         assert listed(store, ref, {"tags": "best"}) == ["r1"]
         assert listed(store, ref, {"summary.loss": "NaN"}) == ["r3"]
-        if store.engine.dialect.name == "postgresql":  # jsonb holds no U+0000: its copy has U+FFFD, as text does
-            assert listed(store, ref, {"config.opt.name": "a\ufffdb"}) == ["r3"]
+        # a filter names U+0000 as U+FFFD, as text columns and PostgreSQL's jsonb copy hold it
+        assert listed(store, ref, {"config.opt.name": "a\x00b"}) == listed(store, ref, {"config.opt.name": "a\ufffdb"}) == ["r3"]
         assert run_row(store, ref, "r3").config == {"opt": {"name": "a\x00b"}}
         assert listed(store, ref, None, "-summary.loss") == ["r2", "r1", "r3"]  # NaN: no order, last
     finally:
@@ -785,16 +785,16 @@ def test_workspace_layouts_are_saved_per_project(store: Store, ref: runs.RunRef)
 
 def test_every_write_keeps_what_filters_read_in_step_with_what_listings_show(store: Store, ref: runs.RunRef) -> None:
     def agree(run_id: str) -> Any:
-        """On PostgreSQL the run's filter copies equal its config, summary and tags (U+0000 aside); SQLite
-        keeps none (its filters read the JSON text)."""
+        """On PostgreSQL the run's filter copies equal its config, summary and tags (U+0000 as U+FFFD);
+        SQLite keeps one only of a value holding U+0000 (its filters read the JSON text)."""
         with store.read() as conn:
             pk = runs.require_run(conn, ref, run_id).pk
             row = conn.execute(select(runs_table).where(runs_table.c.pk == pk)).one()
         copies = (row.filter_config, row.filter_summary, row.filter_tags)
-        if store.engine.dialect.name == "postgresql":
-            assert copies == (runs.without_nul(row.config), runs.without_nul(row.summary), row.tags)
-        else:
-            assert copies == (None, None, None)
+        expected = [runs.without_nul(row.config), runs.without_nul(row.summary), row.tags]
+        if store.engine.dialect.name != "postgresql":
+            expected = [copy if copy != value else None for copy, value in zip(expected, (row.config, row.summary, row.tags))]
+        assert list(copies) == expected
         return row
 
     # ingest: config, summary, tags (a RUN record), history
@@ -805,8 +805,7 @@ def test_every_write_keeps_what_filters_read_in_step_with_what_listings_show(sto
         encode(RecordType.RUN, {"tags": ["best", "first"]}), encode(RecordType.SUMMARY, {"set": [[["acc"], 0.9]]})])
     agree("src00001")
     assert listed(store, ref, {"config.opt.name": "adam", "tags": "best", "summary.loss": 0.2}) == ["src00001"]
-    if store.engine.dialect.name == "postgresql":
-        assert listed(store, ref, {"config.k": "a\ufffd"}) == ["src00001"]
+    assert listed(store, ref, {"config.k": "a\ufffd"}) == listed(store, ref, {"config.k": "a\x00"}) == ["src00001"]
     # an API update of tags
     with store.transaction() as conn:
         runs.update_run(conn, ref, "src00001", RunUpdate(tags=["kept"]))

@@ -86,7 +86,8 @@ class Scope:
         head = path[0]
         if head in ("config", "summary", "tags"):
             if self.dialect == "sqlite":
-                value: _Value = _SqliteJson(runs.c[head], "$")  # the text itself: SQLite keeps no copy
+                # the JSON text itself, or its copy where it held U+0000 (runs.with_filter_copies)
+                value: _Value = _SqliteJson(func.coalesce(runs.c["filter_" + head], runs.c[head]), "$")
                 for key in path[1:]:
                     value = value.child(key)
                 return value

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack
-from sqlalchemy import Column, Connection, Row, delete, func, insert, or_, select, update
+from sqlalchemy import Column, Connection, Row, delete, func, insert, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tracklet.protocol import RecordBatch, RunHandshake, RunUpdate, json_safe
@@ -42,13 +42,15 @@ _STORED = [c for c in runs.c if c.name not in FILTER_COPIES.values()]
 
 
 def with_filter_copies(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` to write to a run's row, with the filter copy of any config, summary or tags among them
-    on PostgreSQL: every write of those columns goes through here, so filters see what listings show.
-    SQLite's filters read the JSON text itself (a copy there would be the same text again)."""
-    if conn.dialect.name == "postgresql":
-        for name, copy in FILTER_COPIES.items():
-            if name in values:
-                values[copy] = without_nul(values[name])
+    """``values`` to write to a run's row, with the filter copy of any config, summary or tags among them:
+    every write of those columns goes through here, so filters see what listings show. On SQLite,
+    whose filters read the JSON text itself, a copy is kept only for a value holding U+0000 (SQLite's
+    JSON functions end text there); otherwise it is NULL: the same text again would only slow reads."""
+    postgresql = conn.dialect.name == "postgresql"
+    for name, copy in FILTER_COPIES.items():
+        if name in values:
+            clean = without_nul(values[name])
+            values[copy] = clean if postgresql or clean != values[name] else null()  # SQL NULL, not JSON null
     return values
 
 

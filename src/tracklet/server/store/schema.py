@@ -50,8 +50,9 @@ class String(Text):
 metadata = MetaData()
 
 # What run filters read on PostgreSQL (``store.filters``): ``jsonb``, parsed once when written and
-# indexable. NULL on SQLite, whose filters read the JSON text columns themselves (a text copy gains
-# nothing and made rows spill to overflow pages; SQLite's binary JSONB needs 3.45, newer than Python's).
+# indexable. On SQLite, whose filters read the JSON text columns themselves, a copy only of a value
+# holding U+0000 (its JSON functions end text there), else NULL: a text copy of every run made rows
+# spill to overflow pages (SQLite's binary JSONB needs 3.45, newer than Python's).
 FilterDocument = JSON().with_variant(JSONB(), "postgresql")
 
 users = Table(

@@ -1,6 +1,6 @@
 """Filterable run JSON in a form the database indexes: copies of config, summary and tags that run
-filters read on PostgreSQL (``store.filters``), as ``jsonb``; NULL on SQLite, whose filters read the
-JSON text columns themselves.
+filters read on PostgreSQL (``store.filters``), as ``jsonb``; on SQLite, whose filters read the JSON
+text itself, only for values holding U+0000 (SQLite's JSON functions end text there), else NULL.
 
 Before this, PostgreSQL parsed every run's JSON text again for every filtered listing. Runs stored
 before it get their copies here (U+0000 becomes U+FFFD on PostgreSQL: ``jsonb`` cannot hold it).
@@ -9,9 +9,13 @@ Revision ID: 0008
 Revises: 0007
 """
 
+import json
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
+
+from tracklet.server.store.runs import without_nul
 
 revision = "0008"
 down_revision = "0007"
@@ -41,6 +45,16 @@ def upgrade() -> None:
         op.execute(f"UPDATE runs SET {copies}")
         for name in ("config", "tags"):
             op.execute(f"CREATE INDEX runs_filter_{name} ON runs USING gin (filter_{name} jsonb_path_ops)")
+    else:  # SQLite keeps a copy only of JSON holding U+0000 (runs.with_filter_copies): the rare runs with one
+        table = sa.table("runs", sa.column("pk"), *(sa.column(f"filter_{name}", sa.JSON) for name in NAMES))
+        found = conn.execute(sa.text("SELECT pk, config, summary, tags FROM runs "
+                                     "WHERE instr(config || summary || tags, '\\u0000') > 0")).all()
+        for pk, *documents in found:
+            fixed = {}
+            for name, text in zip(NAMES, documents):
+                value = json.loads(text)
+                fixed[f"filter_{name}"] = without_nul(value) if without_nul(value) != value else sa.null()
+            conn.execute(table.update().where(table.c.pk == pk).values(**fixed))
 
 
 def downgrade() -> None:
