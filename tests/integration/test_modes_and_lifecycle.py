@@ -279,6 +279,22 @@ def test_with_block_uncaught_exception(workdir: Path, run_script) -> None:  # ty
     assert state_of(only_run(workdir)).exit_code == 1
 
 
+@pytest.mark.parametrize(("ending", "exit_code"), [("sys.exit(4)", 4), ("sys.exit()", 0), ("raise SystemExit(0)", 0),
+                                                    ("sys.exit('bad input')", 1)])
+def test_with_block_left_by_sys_exit_records_its_code(workdir: Path, run_script, ending: str,  # type: ignore[no-untyped-def]
+                                                       exit_code: int) -> None:
+    result = run_script(f"""
+        import sys, tracklet
+        with tracklet.init(mode="offline") as run:
+            run.log({{"a": 1}})
+            {ending}
+    """, env={"TRACKLET_SILENT": "1"})
+    assert result.returncode == exit_code, result.stderr
+    recorded_run = only_run(workdir)
+    assert state_of(recorded_run).exit_code == exit_code
+    assert recorded_run.status == ("finished" if exit_code == 0 else "failed")
+
+
 # -- exit codes at interpreter exit ------------------------------------------------------------------
 
 ENDINGS = [

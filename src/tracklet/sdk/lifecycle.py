@@ -105,6 +105,13 @@ _last_value_at_install: Any = None
 _sigint_flag: Any = None  # see _unhandled_interrupt_flag
 
 
+def exit_code_for(exc: BaseException) -> int:
+    """The exit code an exception would give the process, were it to leave the script."""
+    if isinstance(exc, SystemExit):
+        return _exit_code_of(_code_member.__get__(exc))  # read from the slot: not the interpreter's read
+    return _KEYBOARD_INTERRUPT_CODE if type(exc) is KeyboardInterrupt else 1
+
+
 def _exit_code_of(code: Any) -> int:
     """The process exit code Python derives from ``SystemExit.code``."""
     if code is None:

@@ -18,6 +18,7 @@ from tracklet.runlog import Record, RecordingStopped, RecordType, RunLogWriter, 
 from tracklet.runlog.metrics import SUMMARY_OPS, Path as MetricPath
 from tracklet.sdk.artifact_writer import ArtifactWriter
 from tracklet.sdk.config import Config
+from tracklet.sdk.lifecycle import exit_code_for
 from tracklet.sdk.files import RunFiles, FileKeeper, close_logger
 from tracklet.sdk.media_writer import DiscardFiles, MediaWriter
 from tracklet.sdk.printer import Printer
@@ -680,12 +681,12 @@ class Run:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> Literal[False]:
-        if exc_type is None:
+        if exc is None:
             self.finish(0)
         else:
             if self._debug is not None:
                 self._debug.error("run ended by %s", "".join(traceback.format_exception(exc_type, exc, tb)))
-            self.finish(1)
+            self.finish(exit_code_for(exc))  # sys.exit(n) in the block: n, as the process would end
         return False
 
     def __repr__(self) -> str:
