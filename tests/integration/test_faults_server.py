@@ -98,9 +98,9 @@ def probe_while_full(server: ServerProcess) -> None:
     assert "disk is full" in problem["detail"]
 
 
-def test_disk_full_then_freed(small_disk: Path, tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = small_disk / "store.db"
-    server = start_server(tmp_path, f"sqlite:///{store}", "--files", str(small_disk / "files"))
+def run_until_full_then_freed(server: ServerProcess, workdir: Path, run_id: str, disk: Path) -> None:
+    """A run whose upload meets a full disk on the server: refused with 507 while full (a probe
+    batch is refused whole), then complete once the filler is deleted."""
     fillers: list[Path] = []
 
     def full_and_refused() -> bool:
@@ -111,15 +111,22 @@ def test_disk_full_then_freed(small_disk: Path, tmp_path: Path, workdir: Path, m
         probe_while_full(server)
         fillers.pop().unlink()
 
+    printed = run_through_fault(workdir, run_id, "disk", lambda: fillers.append(fill(disk)),
+                                full_and_refused, free_space)
+    assert_run_complete(server, workdir, "disk", run_id, printed)
+    with api(server) as client:  # the probe's records were refused whole
+        probe = client.get("/runs/root/disk/probe001")
+        if probe.status_code == 200:
+            assert probe.json()["last_seq"] == 0
+            assert client.get("/runs/root/disk/probe001/console").json()["lines"] == []
+
+
+def test_disk_full_then_freed(small_disk: Path, tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = small_disk / "store.db"
+    server = start_server(tmp_path, f"sqlite:///{store}", "--files", str(small_disk / "files"))
     try:
-        printed = run_through_fault(workdir, "diskfull", "disk", lambda: fillers.append(fill(small_disk)),
-                                    full_and_refused, free_space)
-        assert_run_complete(server, workdir, "disk", "diskfull", printed)
-        with api(server) as client:  # the probe's records were refused whole
-            probe = client.get("/runs/root/disk/probe001")
-            if probe.status_code == 200:
-                assert probe.json()["last_seq"] == 0
-                assert client.get("/runs/root/disk/probe001/console").json()["lines"] == []
+        run_until_full_then_freed(server, workdir, "diskfull", small_disk)
+        with api(server) as client:
             files = client.get("/runs/root/disk/diskfull/files").json()
         assert "output.log" in [f["path"] for f in files]
         with sqlite3.connect(store) as db:
@@ -162,25 +169,8 @@ def small_tablespace(postgres_server: PostgresServer) -> Iterator[tuple[str, Pat
 def test_disk_full_then_freed_on_postgresql(small_tablespace: tuple[str, Path], tmp_path: Path, workdir: Path) -> None:
     url, disk = small_tablespace
     server = start_server(tmp_path, url)
-    fillers: list[Path] = []
-
-    def full_and_refused() -> bool:
-        log = only_run(workdir).dir / "logs" / "agent.log"
-        return log.exists() and "507 the server's disk is full" in log.read_text(encoding="utf-8")
-
-    def free_space() -> None:
-        probe_while_full(server)
-        fillers.pop().unlink()
-
     try:
-        printed = run_through_fault(workdir, "pgfull01", "disk", lambda: fillers.append(fill(disk)),
-                                    full_and_refused, free_space)
-        assert_run_complete(server, workdir, "disk", "pgfull01", printed)
-        with api(server) as client:  # the probe's records were refused whole
-            probe = client.get("/runs/root/disk/probe001")
-            if probe.status_code == 200:
-                assert probe.json()["last_seq"] == 0
-                assert client.get("/runs/root/disk/probe001/console").json()["lines"] == []
+        run_until_full_then_freed(server, workdir, "pgfull01", disk)
         # it was PostgreSQL that ran out of room (SQLSTATE 53100), answered as 507
         assert "could not extend file" in (server.data_dir / "server.log").read_text(errors="replace")
     finally:
