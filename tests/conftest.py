@@ -161,6 +161,17 @@ def server(tmp_path: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch):  # t
     proc.stop()
 
 
+@pytest.fixture
+def proxy(server: ServerProcess, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A fault proxy (``tests/faultproxy.py``) in front of the server; user scripts started by the
+    test reach the server through it."""
+    from tests.faultproxy import FaultProxy
+
+    with FaultProxy(server.port) as running:
+        monkeypatch.setenv("TRACKLET_BASE_URL", running.url)
+        yield running
+
+
 def api(server: ServerProcess, key: str | None = None):  # type: ignore[no-untyped-def]
     """An HTTP client for the server's API as the holder of ``key`` (default: the administrator)."""
     import httpx

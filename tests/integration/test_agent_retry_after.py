@@ -7,7 +7,6 @@ the first record uploads itself, as an overloaded server would.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,13 +22,6 @@ for step in range(20):
     run.log({{"value": step * 2}})
 run.finish()
 """
-
-
-@pytest.fixture
-def proxy(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
-    with FaultProxy(server.port) as running:
-        monkeypatch.setenv("TRACKLET_BASE_URL", running.url)
-        yield running
 
 
 @pytest.mark.parametrize("status", [503, 429])

@@ -8,7 +8,7 @@ test switches between faults while a real user script logs.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -46,14 +46,6 @@ for phase in range(3):
     sys.stdin.readline()
 run.finish()
 """
-
-
-@pytest.fixture
-def proxy(server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultProxy]:
-    """A fault proxy in front of the server; user scripts started by the test reach the server through it."""
-    with FaultProxy(server.port) as running:
-        monkeypatch.setenv("TRACKLET_BASE_URL", running.url)
-        yield running
 
 
 def console_texts(server: ServerProcess, project: str, run_id: str) -> list[str]:

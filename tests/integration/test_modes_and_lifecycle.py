@@ -352,7 +352,7 @@ def test_the_process_ends_exactly_as_without_tracklet(run_script, ending: str) -
     assert (tracked.returncode, tracked.stdout, tracked.stderr) == (plain.returncode, plain.stdout, plain.stderr)
 
 
-def test_except_system_exit_still_catches_every_system_exit(workdir: Path, run_script) -> None:  # type: ignore[no-untyped-def]
+def test_except_system_exit_catches_the_scripts_and_its_libraries_exits(workdir: Path, run_script) -> None:  # type: ignore[no-untyped-def]
     """The script's ``except SystemExit`` catches a ``sys.exit`` it imported before ``init``, and a
     library's catches the script's ``raise SystemExit``: control flow is Python's own."""
     (workdir / "guard.py").write_text(

@@ -18,8 +18,8 @@ from tracklet.runlog import Record, RecordingStopped, RecordType, RunLogWriter, 
 from tracklet.runlog.metrics import SUMMARY_OPS, Path as MetricPath
 from tracklet.sdk.artifact_writer import ArtifactWriter
 from tracklet.sdk.config import Config
-from tracklet.sdk.lifecycle import exit_code_for
 from tracklet.sdk.files import RunFiles, FileKeeper, close_logger
+from tracklet.sdk.lifecycle import exit_code_for
 from tracklet.sdk.media_writer import DiscardFiles, MediaWriter
 from tracklet.sdk.printer import Printer
 from tracklet.sdk.summary import Summary
