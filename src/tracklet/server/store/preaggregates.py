@@ -99,6 +99,11 @@ def summarize(steps: np.ndarray, values: np.ndarray) -> bytes:
     return _HEADER.pack(is_int, len(steps)) + matrix.tobytes()
 
 
+def summary_columns(steps: np.ndarray, values: np.ndarray) -> dict[str, bytes]:
+    """The ``series_summaries`` columns of one full block (beside its key columns)."""
+    return {"data": summarize(steps, values)}
+
+
 def unsummarize(summaries: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Several blocks' summaries at once: whether each block's values are int64, how many windows each
     has, and for all their windows in order the (windows, 8) int64 matrix of ``ROWS`` and point counts."""

@@ -191,7 +191,7 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
             where = {"run_pk": run_pk, "key_id": key_id, "segment": segment, "block_no": start_no + i}
             new_rows.append(where | _block_row(block_steps, block_values))
             if len(block_steps) == BLOCK_SIZE:  # the open block is rewritten soon: charts decode it
-                summaries.append(where | {"data": preaggregates.summarize(block_steps, block_values)})
+                summaries.append(where | preaggregates.summary_columns(block_steps, block_values))
     conn.execute(insert(series_blocks), new_rows)
     if summaries:
         conn.execute(insert(series_summaries), summaries)
