@@ -22,7 +22,7 @@ def wait_for(predicate, timeout: float = 15.0):  # type: ignore[no-untyped-def]
 def test_health_and_schema(server: ServerProcess) -> None:
     with api(server, "") as client:
         health = client.get("/health").json()
-    assert health["status"] == "ok" and health["schema_revision"] == head_revision() == "0008"
+    assert health["status"] == "ok" and health["schema_revision"] == head_revision() == "0009"
 
 
 def test_online_run_end_to_end(server: ServerProcess, run_script, workdir: Path) -> None:

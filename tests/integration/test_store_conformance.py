@@ -157,45 +157,54 @@ def test_migration_0004_marks_the_histograms_stored_before_it(store_url: str) ->
         store.close()
 
 
-def test_migration_0007_summarizes_the_blocks_stored_before_it(store_url: str) -> None:
-    """Full blocks written before 0007 get their pre-aggregates; charts from them equal charts from points."""
+def test_migration_0009_summarizes_the_blocks_stored_before_it(store_url: str) -> None:
+    """Full blocks written before 0009 get their pre-aggregates at every level, as the live code writes
+    them; charts from them equal the M4 of their points."""
     import numpy as np
     from alembic import command
     from sqlalchemy import create_engine
 
-    from tracklet.server.store import charts, series
+    from tests.unit.test_preaggregates import reference
+    from tracklet.server.store import charts, preaggregates, series
     from tracklet.server.store.schema import series_summaries
 
     engine = create_engine(store_url)
     config = database._alembic_config(engine)
     steps = np.arange(2 * series.BLOCK_SIZE + 10) * 3
+    steps[series.BLOCK_SIZE :] += np.cumsum(np.arange(len(steps) - series.BLOCK_SIZE) % 3)  # the second block: irregular
     values = np.cos(steps / 500.0)
     values[100] = math.nan
     values[5000] = -math.inf
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "0006")
+        command.upgrade(config, "0008")
         conn.execute(text("INSERT INTO entities (id, name, kind, created_at) VALUES (1, 'e', 'user', 0)"))
         conn.execute(text("INSERT INTO projects (id, entity_id, name, created_at) VALUES (1, 1, 'p', 0)"))
         conn.execute(runs_table.insert().values(
             pk=1, project_id=1, run_id="r", state="finished", tags=[], config={}, summary={}, meta={}, created_at=0,
             updated_at=0, heartbeat_at=0, visible_until={"0": None}))
         conn.execute(series_keys.insert().values(run_pk=1, key_id=0, key="loss", integer=False))
-        for no, lo in enumerate(range(0, len(steps), series.BLOCK_SIZE)):  # the blocks as 0001-0006 wrote them
+        for no, lo in enumerate(range(0, len(steps), series.BLOCK_SIZE)):  # the blocks as 0001-0008 wrote them
             block = series._block_row(steps[lo : lo + series.BLOCK_SIZE], values[lo : lo + series.BLOCK_SIZE])
             conn.execute(series_blocks.insert().values(run_pk=1, key_id=0, segment=0, block_no=no, **block))
     engine.dispose()
     store = open_store(store_url)
     try:
         with store.read() as conn:
-            summarized = conn.execute(select(series_summaries.c.block_no).order_by(series_summaries.c.block_no))
-            assert summarized.scalars().all() == [0, 1]  # the full ones; the open block is decoded
-            got, count = charts.downsampled(conn, 1, "loss", {0: None}, 7)
-            expected = series.downsample(steps, values, 7)
-        assert count == len(steps)
-        for name, column in expected.items():
-            assert np.array_equal(got[name], column, equal_nan=True), name
-        assert not np.isnan(got["min"]).any() and got["min"][4] == -math.inf  # NaN skipped, -inf kept
+            stored = conn.execute(select(series_summaries).order_by(series_summaries.c.block_no)).mappings().all()
+            assert [row["block_no"] for row in stored] == [0, 1]  # the full ones; the open block is decoded
+            for row, lo in zip(stored, (0, series.BLOCK_SIZE)):
+                part = slice(lo, lo + series.BLOCK_SIZE)
+                assert {name: bytes(row[name]) for name in preaggregates.COLUMNS} == \
+                    preaggregates.summary_columns(steps[part], values[part])
+            for buckets, level in ((7, 1024), (40, 256), (100, 64), (1000, 1)):
+                got, count = charts.downsampled(conn, 1, "loss", {0: None}, buckets)
+                expected = reference(conn, "loss", {0: None}, buckets, None, None, level)
+                assert count == len(steps)
+                for name, column in expected.items():
+                    assert np.array_equal(got[name], column, equal_nan=True), (buckets, name)
+            got, _ = charts.downsampled(conn, 1, "loss", {0: None}, 7)
+            assert not np.isnan(got["min"]).any() and -math.inf in got["min"]  # NaN skipped, -inf kept
     finally:
         store.close()
 

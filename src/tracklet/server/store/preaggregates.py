@@ -1,66 +1,83 @@
-"""M4 reduction (first, last, min, max with their steps, and count) and the per-window pre-aggregates
-of history blocks built from it. Pure numpy: no database here (``store/charts.py`` reads them).
+"""M4 reduction (first, last, min, max with their steps, and count) of groups of points or of windows,
+and the per-window pre-aggregates stored for each full history block. Pure numpy: no database here
+(``store/charts.py`` reads them).
 
-A full block of ``series_blocks`` gets a ``series_summaries`` row: the M4 reduction of each
-``WINDOW`` consecutive points (by position in the block), so a chart bucket that holds whole
-windows is reduced from those few points without decoding the block. Layout (little-endian)::
+A full block of ``series_blocks`` gets a ``series_summaries`` row holding, at each of the ``LEVELS``
+(4,096, 1,024, 256 and 64 points), the M4 of every window of that many consecutive points (by
+position in the block), one column per level, coarsest first. A chart reads the one level whose
+windows are about as wide as its buckets: ~1,000 windows for a 1,000-bucket chart of 1M steps,
+whatever the length of the run, and none of the points. Layout of a level (little-endian)::
 
-    summary = kind: u8 | count: u32 (5 bytes) | a (windows, 8) i64 matrix, row by row
-    columns = first_step, last_step, min_step, max_step, first, last, min, max
-    kind    = 0: the value columns hold float64 bits | 1: int64 values
+    level   = flags: u8 | values | steps
+    flags   = bit 0: the values are int64 (else float64 bits) | bit 1: steps are stored (else regular)
+    values  = first[W], last[W], min[W], max[W]: 8 bytes each, W = the block's windows at this level
+    steps   = regular steps (step = block first_step + position · stride):
+                  min_offset[W], max_offset[W]: u16, the point's position in its window
+              other steps: first_step[W], last_step[W], min_step[W], max_step[W]: i64
 
-The matrix is stored as is: 64 bytes per 64 points (1 byte per point) that a chart reads with one
-join of all blocks' matrices and no inflating; byte-shuffled and DEFLATEd it took 0.56 bytes per
-point but made charts slower than decoding every point. Window w holds points
-[w·WINDOW, (w+1)·WINDOW) of the block; only the last one may hold fewer.
+36 bytes per window for regular steps (0.75 bytes per point over the four levels), 64 for others;
+a window's first and last steps, and its count, follow from the block's first step, stride and count.
 
-Why reducing the aggregates gives exactly the reduction of the points: a bucket's first and last
-points are the first of its first window and the last of its last; its min is the least window
-min (NaN skipped unless all are NaN); and the *first* point equal to it lies in the first window
-whose min equals it, at that window's min step, because each window records its first point
-equal to its min. The same holds for max. Values are reported as the point's own value (so the
-sign of a zero and a NaN's bits are the point's, whichever order numpy reduces in).
+Why reducing windows gives exactly the reduction of their points: a group's first and last points
+are the first of its first window and the last of its last; its min is the least window min (NaN
+skipped unless all are NaN); and the *first* point equal to it lies in the first window whose min
+equals it, at that window's min step, because each window records its first point equal to its min.
+The same holds for max. Values are reported as the point's own value (so the sign of a zero and a
+NaN's bits are the point's, whichever order numpy reduces in).
 """
 
 from __future__ import annotations
 
-import struct
-
 import numpy as np
 
-WINDOW = 64
-_HEADER = struct.Struct("<BI")
-ROWS = ("first_step", "last_step", "min_step", "max_step", "first", "last", "min", "max")
+LEVELS = (4096, 1024, 256, 64)  # points per window, coarsest first
+COLUMNS = ("w4096", "w1024", "w256", "w64")  # the series_summaries column of each level
+FIELDS = ("first_step", "last_step", "min_step", "max_step", "first", "last", "min", "max", "count")
+_INT, _STEPS = 1, 2  # flags
+# A chart takes the coarsest level whose windows number at least this share of its buckets
+# (so a 1,000-bucket chart of 1M points reads ~980 windows of 1,024 rather than ~3,900 of 256).
+ENOUGH = 0.8
+
+Windows = dict[str, np.ndarray]  # FIELDS → one array each, one element per window
 
 
-def reduce(steps: np.ndarray, values: np.ndarray, starts: np.ndarray,
-           weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """M4 of each group of consecutive points beginning at ``starts`` (increasing, the first 0).
+def of_points(steps: np.ndarray, values: np.ndarray, counts: np.ndarray | None = None) -> Windows:
+    """Each point as a window of its own (no copies)."""
+    return {"first_step": steps, "last_step": steps, "min_step": steps, "max_step": steps, "first": values,
+            "last": values, "min": values, "max": values,
+            "count": np.ones(len(steps), np.int64) if counts is None else counts}  # fmt: skip
 
-    ``weights``: how many stored points each given point stands for (1 each when None); a group's
-    count is their sum. The min (max) is the group's first point equal to the least (greatest)
-    non-NaN value, or its first point when every value is NaN; its value is that point's value."""
-    n = len(steps)
+
+def combine(windows: Windows, starts: np.ndarray) -> Windows:
+    """M4 of each group of consecutive windows beginning at ``starts`` (increasing, the first 0).
+
+    A group's min (max) is the first point equal to its least (greatest) non-NaN value, or its first
+    point when every value is NaN; its value is that point's value."""
+    n = len(windows["first"])
+    if n == 0:
+        return {name: column[:0] for name, column in windows.items()}
     lengths = np.diff(starts, append=n)
     ends = starts + lengths - 1
+    mins, maxs = windows["min"], windows["max"]
     # fmin/fmax skip NaN: a group's min/max is NaN only when all its values are NaN
-    mins, maxs = np.fmin.reduceat(values, starts), np.fmax.reduceat(values, starts)
-    only_nan = np.isnan(mins) if values.dtype.kind == "f" else None
+    least, greatest = np.fmin.reduceat(mins, starts), np.fmax.reduceat(maxs, starts)
 
-    def first_at(extreme: np.ndarray) -> np.ndarray:
-        """Index of each group's first point equal to its `extreme` (an only-NaN group: its first point)."""
-        hit = values == np.repeat(extreme, lengths)
-        if only_nan is not None and only_nan.any():
-            hit |= np.repeat(only_nan, lengths)
+    def first_at(column: np.ndarray, extreme: np.ndarray) -> np.ndarray:
+        """Index of each group's first window whose `column` equals `extreme` (only NaN: its first one)."""
+        hit = column == np.repeat(extreme, lengths)
+        if column.dtype.kind == "f":
+            only_nan = np.isnan(extreme)
+            if only_nan.any():
+                hit |= np.repeat(only_nan, lengths)
         hits = np.flatnonzero(hit)  # every group has one, so the first hit from a group's start is in it
         return hits[np.searchsorted(hits, starts)]
 
-    at_min, at_max = first_at(mins), first_at(maxs)
-    counts = lengths if weights is None else np.add.reduceat(weights, starts)
+    at_min, at_max = first_at(mins, least), first_at(maxs, greatest)
     return {
-        "first_step": steps[starts], "first": values[starts], "last_step": steps[ends], "last": values[ends],
-        "min_step": steps[at_min], "min": values[at_min], "max_step": steps[at_max], "max": values[at_max],
-        "count": counts.astype(np.int64),
+        "first_step": windows["first_step"][starts], "last_step": windows["last_step"][ends],
+        "min_step": windows["min_step"][at_min], "max_step": windows["max_step"][at_max],
+        "first": windows["first"][starts], "last": windows["last"][ends], "min": mins[at_min], "max": maxs[at_max],
+        "count": np.add.reduceat(windows["count"], starts).astype(np.int64),
     }  # fmt: skip
 
 
@@ -74,9 +91,28 @@ def bucket_index(steps: np.ndarray, buckets: int, lo: int, span: int) -> np.ndar
     return (index * (buckets / span)).astype(np.int64).clip(0, buckets - 1)
 
 
+def group(windows: Windows, buckets: int, lo: int, span: int) -> dict[str, np.ndarray]:
+    """The chart's buckets: consecutive windows whose first step falls in the same one of ``buckets`` equal
+    parts of [lo, lo + span) form a bucket; ``bucket_start`` is the first step of its first window."""
+    index = bucket_index(windows["first_step"], buckets, lo, span)
+    starts = np.concatenate(([0], np.flatnonzero(index[1:] != index[:-1]) + 1)) if len(index) else index[:0]
+    out = combine(windows, starts)
+    return {"bucket_start": out["first_step"], "first_step": out["first_step"], "first": out["first"],
+            "last_step": out["last_step"], "last": out["last"], "min_step": out["min_step"], "min": out["min"],
+            "max_step": out["max_step"], "max": out["max"], "count": out["count"]}  # fmt: skip
+
+
+def reduce(steps: np.ndarray, values: np.ndarray, starts: np.ndarray,
+           weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """M4 of each group of consecutive points beginning at ``starts`` (increasing, the first 0); ``weights``:
+    how many stored points each given point stands for (1 each when None)."""
+    return combine(of_points(steps, values, weights), starts)
+
+
 def m4(steps: np.ndarray, values: np.ndarray, buckets: int, lo: int, span: int,
        weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """M4 per non-empty bucket of [lo, lo + span) cut into ``buckets``, with each bucket's first step."""
+    """Exact M4 per non-empty equal-width bucket of [lo, lo + span), with each bucket's first step (its
+    edge): ``series.downsample``, a chart of every point with no windows."""
     index = bucket_index(steps, buckets, lo, span)
     starts = np.concatenate(([0], np.flatnonzero(index[1:] != index[:-1]) + 1))
     number = index[starts]  # each bucket's first step: the least s with (s - lo) * buckets // span = number
@@ -84,38 +120,89 @@ def m4(steps: np.ndarray, values: np.ndarray, buckets: int, lo: int, span: int,
         first_steps = (number * span + buckets - 1) // buckets
     else:
         first_steps = np.ceil(number * (span / buckets)).astype(np.int64)
-    return {"bucket_start": lo + first_steps.astype(np.int64)} | reduce(steps, values, starts, weights)
+    out = reduce(steps, values, starts, weights)
+    return {"bucket_start": lo + first_steps.astype(np.int64), "first_step": out["first_step"], "first": out["first"],
+            "last_step": out["last_step"], "last": out["last"], "min_step": out["min_step"], "min": out["min"],
+            "max_step": out["max_step"], "max": out["max"], "count": out["count"]}  # fmt: skip
+
+
+def level_for(points: float, buckets: int) -> int:
+    """Points per window of the coarsest stored level with enough windows for ``buckets`` (1: every point)."""
+    for size in LEVELS:
+        if points / size >= ENOUGH * buckets:
+            return size
+    return 1
 
 
 # --- the stored summary of a block ----------------------------------------------------------------
 
 
-def summarize(steps: np.ndarray, values: np.ndarray) -> bytes:
-    """The stored pre-aggregates of one block's points (int64 or float64 values, steps increasing)."""
+def windows_of(steps: np.ndarray, values: np.ndarray, size: int) -> Windows:
+    """M4 of each window of ``size`` consecutive points (the last one may hold fewer)."""
+    if size == 1:
+        return of_points(steps, values)
+    return combine(of_points(steps, values), np.arange(0, len(steps), size))
+
+
+def encode_level(steps: np.ndarray, values: np.ndarray, size: int) -> bytes:
+    """One level of a block's pre-aggregates (int64 or float64 values, steps increasing)."""
     is_int = values.dtype.kind == "i"
-    windows = reduce(steps, values, np.arange(0, len(steps), WINDOW))
-    matrix = np.stack([windows[row] if row.endswith("_step") or is_int else windows[row].view(np.int64)
-                       for row in ROWS], axis=1).astype("<i8")  # (windows, 8): window-major
-    return _HEADER.pack(is_int, len(steps)) + matrix.tobytes()
+    w = windows_of(steps, values, size)
+    deltas = np.diff(steps)
+    regular = len(deltas) == 0 or bool((deltas == deltas[0]).all())
+    parts = [bytes([(_INT if is_int else 0) | (0 if regular else _STEPS)])]
+    parts += [np.ascontiguousarray(w[name]).astype("<i8" if is_int else "<f8").tobytes()
+              for name in ("first", "last", "min", "max")]
+    if regular:
+        starts = np.arange(0, len(steps), size)
+        for name in ("min_step", "max_step"):  # the point's position in its window
+            parts.append((np.searchsorted(steps, w[name]) - starts).astype("<u2").tobytes())
+    else:
+        parts += [w[name].astype("<i8").tobytes() for name in ("first_step", "last_step", "min_step", "max_step")]
+    return b"".join(parts)
 
 
-def summary_columns(steps: np.ndarray, values: np.ndarray) -> dict[str, bytes]:
-    """The ``series_summaries`` columns of one full block (beside its key columns)."""
-    return {"data": summarize(steps, values)}
+def summary_columns(steps: np.ndarray, values: np.ndarray) -> dict[str, object]:
+    """The ``series_summaries`` columns of one full block (beside its key columns): every level."""
+    return {column: encode_level(steps, values, size) for column, size in zip(COLUMNS, LEVELS)}
 
 
-def unsummarize(summaries: list[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Several blocks' summaries at once: whether each block's values are int64, how many windows each
-    has, and for all their windows in order the (windows, 8) int64 matrix of ``ROWS`` and point counts."""
-    kinds, sizes, counts, matrices = [], [], [], []
-    for data in summaries:
-        is_int, count = _HEADER.unpack_from(data)
-        kinds.append(is_int)
-        sizes.append(-(-count // WINDOW))
-        counts.append(count)
-        matrices.append(memoryview(data)[_HEADER.size :])
-    windows = np.array(sizes, np.int64)
-    matrix = np.frombuffer(b"".join(matrices), "<i8").reshape(-1, 8)
-    per_window = np.full(int(windows.sum()), WINDOW, np.int64)
-    per_window[np.cumsum(windows) - 1] = np.array(counts, np.int64) - WINDOW * (windows - 1)  # the last ones
-    return np.array(kinds, bool), windows, matrix, per_window
+def decode_level(data: list[bytes], first_steps: np.ndarray, last_steps: np.ndarray, count: int, size: int,
+                 as_float: bool) -> Windows:
+    """The windows of several blocks of ``count`` points each at one level, in order, in one pass per layout:
+    ``first_steps``/``last_steps``: each block's; ``as_float``: values as float64 (a float key's int64
+    blocks, stored before its first float, converted), else int64."""
+    per_block = -(-count // size)
+    out = {name: np.empty((len(data), per_block), np.float64 if as_float and name in ("first", "last", "min", "max")
+                          else np.int64) for name in FIELDS}  # fmt: skip
+    starts = np.arange(per_block, dtype=np.int64) * size
+    out["count"][:] = np.minimum(size, count - starts)
+    lengths = np.array([len(d) for d in data], np.int64)
+    for length in np.unique(lengths).tolist():
+        which = np.flatnonzero(lengths == length)
+        raw = np.frombuffer(b"".join(data[i] for i in which.tolist()), np.uint8).reshape(len(which), length)
+        flags = raw[:, 0]
+        bits = np.ascontiguousarray(raw[:, 1 : 1 + 32 * per_block]).view("<i8").reshape(len(which), 4, per_block)
+        is_int = (flags & _INT).astype(bool)
+        for k, name in enumerate(("first", "last", "min", "max")):
+            column = bits[:, k, :]
+            if as_float:
+                floats = column.view("<f8").copy()
+                floats[is_int] = column[is_int].astype(np.float64)
+                out[name][which] = floats
+            else:
+                out[name][which] = column
+        tail = raw[:, 1 + 32 * per_block :]
+        if flags[0] & _STEPS:  # one length, one layout (a regular and an irregular block never share a length)
+            steps = np.ascontiguousarray(tail).view("<i8").reshape(len(which), 4, per_block)
+            for k, name in enumerate(("first_step", "last_step", "min_step", "max_step")):
+                out[name][which] = steps[:, k, :]
+        else:
+            offsets = np.ascontiguousarray(tail).view("<u2").reshape(len(which), 2, per_block).astype(np.int64)
+            first = first_steps[which, None]
+            stride = (last_steps[which] - first_steps[which])[:, None] // max(count - 1, 1)
+            out["first_step"][which] = first + starts * stride
+            out["last_step"][which] = first + (starts + out["count"][0] - 1) * stride
+            out["min_step"][which] = first + (starts + offsets[:, 0, :]) * stride
+            out["max_step"][which] = first + (starts + offsets[:, 1, :]) * stride
+    return {name: column.reshape(-1) for name, column in out.items()}

@@ -175,8 +175,11 @@ series_blocks = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
-# Per-window pre-aggregates of each full block (store/preaggregates.py), in a table of their own so
-# a chart reads them without reading (SQLite) or detoasting (PostgreSQL) the blocks' points.
+# Per-window pre-aggregates of each full block at four levels (store/preaggregates.py: windows of
+# 4,096, 1,024, 256 and 64 points), in a table of their own so a chart reads them without reading
+# (SQLite) or detoasting (PostgreSQL) the blocks' points. Coarse levels first, and on SQLite without
+# rowid: a row is then stored in key order and spills past its first ~490 bytes to overflow pages,
+# so a chart reading a coarse level reads ~8 rows a page and never the fine levels.
 series_summaries = Table(
     "series_summaries",
     metadata,
@@ -184,7 +187,11 @@ series_summaries = Table(
     Column("key_id", Integer, primary_key=True),
     Column("segment", Integer, primary_key=True),
     Column("block_no", Integer, primary_key=True),
-    Column("data", LargeBinary, nullable=False),
+    Column("w4096", LargeBinary, nullable=False),
+    Column("w1024", LargeBinary, nullable=False),
+    Column("w256", LargeBinary, nullable=False),
+    Column("w64", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 # Values that are not plain numbers (strings, lists, histograms, booleans, None), one per key and step.
