@@ -9,7 +9,9 @@ let memory grow without bound.
 
 A write that fails for lack of space leaves no file behind (its temporary file is removed) and is
 never announced; ``on_failed`` decides whether that stops the run's recording (a full disk: one
-warning, a ``loss`` record), after which the files still queued are not written.
+warning, a ``loss`` record), after which the files still queued are not written. Encoders run in
+parallel, so when recording stops a file of an earlier step may still be in flight: it can no
+longer be announced, and :meth:`MediaWriter.settle` says from which step files are missing.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class DiscardFiles:
 
 
 class MediaWriter:
-    def __init__(self, files_dir: Path, on_written: Callable[[dict[str, Any]], None],
+    def __init__(self, files_dir: Path, on_written: Callable[[dict[str, Any]], bool],
                  warn: Callable[[str], None], on_failed: Callable[[OSError, str, int], bool] | None = None,
                  step: Callable[[], int] = lambda: 0, stopped: Callable[[], bool] = lambda: False) -> None:
         self._files_dir = files_dir
@@ -49,7 +51,8 @@ class MediaWriter:
         self._scheduled: set[str] = set()
         self._queue: deque[tuple[str, Callable[[], bytes], int, int]] = deque()
         self._pending_bytes = 0
-        self._busy = 0
+        self._in_flight: dict[int, int] = {}  # encoder thread → step of the row that named its file
+        self._unannounced: int | None = None  # the earliest step whose file was taken but not announced
         self._closed = False
         self._condition = threading.Condition()
         self._threads: list[threading.Thread] = []
@@ -63,7 +66,7 @@ class MediaWriter:
                 self._condition.wait()
             self._queue.append((path, produce, size_hint, self._step()))
             self._pending_bytes += size_hint
-            if len(self._threads) < min(ENCODERS, len(self._queue) + self._busy):
+            if len(self._threads) < min(ENCODERS, len(self._queue) + len(self._in_flight)):
                 thread = threading.Thread(target=self._run, name="tracklet-media", daemon=True)
                 self._threads.append(thread)
                 thread.start()
@@ -77,10 +80,11 @@ class MediaWriter:
                 if not self._queue:
                     return
                 path, produce, size_hint, step = self._queue.popleft()
-                self._busy += 1
+                self._in_flight[threading.get_ident()] = step
+            announced = False
             try:
                 if not self._stopped():  # once recording stopped, nothing would announce the file
-                    self._write(path, produce)
+                    announced = self._write(path, produce)
             except OSError as exc:
                 if not self._on_failed(exc, f"the media file {path} (step {step})", step):
                     self._warn(f"could not write the media file {path}: {exc}")
@@ -89,10 +93,26 @@ class MediaWriter:
             finally:
                 with self._condition:
                     self._pending_bytes -= size_hint
-                    self._busy -= 1
+                    del self._in_flight[threading.get_ident()]
+                    if not announced and (self._unannounced is None or step < self._unannounced):
+                        self._unannounced = step
                     self._condition.notify_all()
 
-    def _write(self, path: str, produce: Callable[[], bytes]) -> None:
+    def settle(self, timeout: float = 60.0) -> int | None:
+        """Once recording stopped: wait for the files other encoders are writing (they can no longer
+        be announced), and return the earliest step whose file was not or will not be announced
+        (None: none).
+        A file still in flight after ``timeout`` seconds counts as not announced."""
+        me = threading.get_ident()
+        with self._condition:
+            self._condition.wait_for(lambda: not set(self._in_flight) - {me}, timeout)
+            steps = [step for thread, step in self._in_flight.items() if thread != me]
+            steps += [step for _, _, _, step in self._queue]  # never written now
+            if self._unannounced is not None:
+                steps.append(self._unannounced)
+            return min(steps, default=None)
+
+    def _write(self, path: str, produce: Callable[[], bytes]) -> bool:
         data = produce()
         target = self._files_dir / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +125,7 @@ class MediaWriter:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)  # a half-written file is neither kept nor announced
             raise
-        self._on_written({"files": [{"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}]})
+        return self._on_written({"files": [{"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}]})
 
     def close(self) -> None:
         """Write what is queued, then stop the threads."""

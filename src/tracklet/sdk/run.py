@@ -528,8 +528,6 @@ class Run:
                 self._stopped_step = step
                 self._stopped = RecordingStopped(cause)
                 self._stopped_what = what
-            elif not self._stop_reported and step < self._stopped_step:
-                self._stopped_step = step  # a file of an earlier step is missing too: data is lost from there
         self._report_stop()
         return True
 
@@ -540,6 +538,10 @@ class Run:
             if self._stop_reported or self._stopped is None:
                 return
             self._stop_reported = True
+        if isinstance(self._media, MediaWriter):  # encoders may hold files of earlier steps
+            unannounced = self._media.settle()
+            if unannounced is not None and unannounced < self._stopped_step:
+                self._stopped_step = unannounced  # their rows lack a file: data is lost from there
         cause, step = self._stopped.cause, self._stopped_step
         if self._stopped_what:
             problem = f"The disk holding {self._run_dir} is full ({cause.strerror}; {self._stopped_what} was not written)"
@@ -581,15 +583,18 @@ class Run:
         self._artifacts = ArtifactWriter(self._printer.warn)  # the parent's thread is not in the child
         self._forked_child = True
 
-    def _emit(self, kind: RecordType, body: dict[str, Any]) -> None:
-        """Record what a capture thread observed (console lines, system metrics samples)."""
-        if not self._finished:
-            self._record(kind, body)
-            if kind is RecordType.METADATA and self._files is not None and self._stopped is None:
-                try:
-                    self._files.write_metadata(self._state.metadata)
-                except OSError:  # a copy of what the run log holds; a full disk is reported by the log
-                    pass
+    def _emit(self, kind: RecordType, body: dict[str, Any]) -> bool:
+        """Record what a capture thread observed (console lines, system metrics samples, a written
+        media file); False if the run log did not take it."""
+        if self._finished:
+            return False
+        recorded = self._record(kind, body)
+        if kind is RecordType.METADATA and self._files is not None and self._stopped is None:
+            try:
+                self._files.write_metadata(self._state.metadata)
+            except OSError:  # a copy of what the run log holds; a full disk is reported by the log
+                pass
+        return recorded
 
     def _finished_error(self, call: str) -> UsageError:
         return UsageError(
