@@ -37,6 +37,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
+    Numeric,
     String,
     and_,
     case,
@@ -218,6 +219,14 @@ class _Value:
         """Whether the value is a list with an element passing ``test``."""
         return false()
 
+    def bound(self, number: float) -> ColumnElement[Any]:
+        """A number to compare ``rank_number`` with."""
+        return literal(number, Float)
+
+    def equals(self, target: Any) -> ColumnElement[bool] | None:
+        """Equality with a plain value (text, boolean, number), done the backend's cheapest way; None: no such way."""
+        return None
+
     def rank_number(self) -> ColumnElement[Any]:
         """The number this value orders as ("Infinity"/"-Infinity" text too); NULL when it is none."""
         special = [(and_(self.kind("text"), self.text() == name), literal(NON_FINITE[name], Float))
@@ -317,7 +326,10 @@ class _SqliteJson(_Value):
 
 
 class _PostgresJson(_Value):
-    """A value inside a JSON document in PostgreSQL, as a ``jsonb`` expression (SQL NULL when missing)."""
+    """A value inside a JSON document in PostgreSQL, as a ``jsonb`` expression (SQL NULL when missing).
+
+    Numbers are read as ``numeric`` (what ``jsonb`` holds them as: a cast, no text in between) and
+    compared with ``numeric`` bounds, which order and equal as the floats they were written from."""
 
     nests = True
 
@@ -332,15 +344,31 @@ class _PostgresJson(_Value):
         return self.value.is_not(None)
 
     def kind(self, name: str) -> ColumnElement[bool]:
-        if name in ("true", "false"):
-            return and_(self.type == "boolean", self._scalar() == name)
+        if name in ("true", "false", "null"):
+            return _same_jsonb(self.value, literal_column(f"'{name}'::jsonb"))
         return self.type == {"number": "number", "text": "string"}.get(name, name)
 
     def text(self) -> ColumnElement[Any]:
         return case((self.type == "string", self._scalar()))
 
     def number(self) -> ColumnElement[Any]:
-        return case((self.type == "number", cast(self._scalar(), Float)))  # the CASE guards the cast
+        return case((self.type == "number", cast(self.value, Numeric)))  # the CASE guards the cast
+
+    def bound(self, number: float) -> ColumnElement[Any]:
+        return _numeric(number)
+
+    def equals(self, target: Any) -> ColumnElement[bool] | None:
+        # jsonb equality: false across kinds (a boolean is not 1), numbers compared as numeric
+        return _same_jsonb(self.value, literal(target, JSONB)) if _containable(target) else None
+
+    def rank_number(self) -> ColumnElement[Any]:
+        special = [(_same_jsonb(self.value, _JSONB_TEXT[name]), _numeric(NON_FINITE[name]))
+                   for name in ("Infinity", "-Infinity")]
+        return case((self.type == "number", cast(self.value, Numeric)), *special)
+
+    def rank_text(self) -> ColumnElement[Any]:
+        ordinary = and_(self.type == "string", *(not_(_same_jsonb(self.value, name)) for name in _JSONB_TEXT.values()))
+        return case((ordinary, self._scalar()))
 
     def child(self, key: str) -> _Value:
         return _PostgresJson(self.value.op("->")(literal(key, String)))
@@ -354,8 +382,25 @@ class _PostgresJson(_Value):
                     else_=select(func.count(keys)).scalar_subquery())
 
     def any_element(self, test: Callable[[_Value], ColumnElement[bool]]) -> ColumnElement[bool]:
-        items = func.jsonb_array_elements(case((self.type == "array", self.value))).column_valued()
-        return exists(select(items).where(test(_PostgresJson(items))))
+        # the CASE runs the subquery for lists only: started for every run, it was most of a filter's time
+        items = func.jsonb_array_elements(self.value).column_valued()
+        return case((self.type == "array", exists(select(items).where(test(_PostgresJson(items))))), else_=false())
+
+
+# "NaN", "Infinity", "-Infinity" as jsonb text
+_JSONB_TEXT: dict[str, ColumnElement[Any]] = {name: literal_column(f"'\"{name}\"'::jsonb") for name in NON_FINITE}
+
+
+def _same_jsonb(value: ColumnElement[Any], other: ColumnElement[Any]) -> ColumnElement[bool]:
+    """``jsonb`` equality, as a condition (SQLAlchemy's JSON type has no ``NOT`` of its own ``==``)."""
+    return value.op("=", is_comparison=True)(other)
+
+
+def _numeric(number: float) -> ColumnElement[Any]:
+    """``number`` as an exact ``numeric`` constant (from its shortest decimal form: a float parameter
+    would be rounded to 15 digits on its way to numeric)."""
+    text = "Infinity" if number == _INF else "-Infinity" if number == -_INF else repr(number)
+    return cast(literal(text, String), Numeric)
 
 
 # -- parsing -------------------------------------------------------------------------------
@@ -408,15 +453,13 @@ def _field_test(path: tuple[str, ...], check: Check) -> Condition:
     return lambda scope: check(scope.field(path), scope)
 
 
-_INDEXED = ("config", "tags")  # the filter copies with a GIN index on PostgreSQL (schema.runs)
-
-
 def _indexed(test: Condition, path: tuple[str, ...], value: Any) -> Condition:
-    """``test`` led, on PostgreSQL, by a containment (``@>``) its GIN index answers, when ``value`` is an
-    equality (or ``$eq``, ``$in``) of config or tags: ``{"config.opt": "adam"}`` can only hold for a
-    run whose config contains ``{"opt": "adam"}`` or ``{"opt": ["adam"]}`` (a list holding it). The
-    containment only narrows the runs ``test`` then checks, so results are the same either way."""
-    if path[0] not in _INDEXED:
+    """``test`` as a containment (``@>``) on PostgreSQL, when ``value`` is an equality (or ``$eq``, ``$in``)
+    of config, summary or tags with plain values: ``{"config.opt": "adam"}`` holds exactly for a run
+    whose config contains ``{"opt": "adam"}`` or ``{"opt": ["adam"]}`` (a list holding it; ``@>``
+    matches an object's value by kind and equality, and a list's elements one level down). A GIN
+    index (``jsonb_path_ops``, config and tags) answers it, and no value is taken out of the document."""
+    if path[0] not in ("config", "summary", "tags"):
         return test
     if isinstance(value, dict) and list(value) in (["$eq"], ["$in"]):
         targets = value["$in"] if "$in" in value else [value["$eq"]]
@@ -435,7 +478,7 @@ def _indexed(test: Condition, path: tuple[str, ...], value: Any) -> Condition:
     def condition(scope: Scope) -> ColumnElement[bool]:
         if scope.dialect != "postgresql":
             return test(scope)
-        return and_(or_(*(column.op("@>")(literal(d, JSONB)) for d in documents)), test(scope))
+        return or_(*(column.op("@>", is_comparison=True)(literal(d, JSONB)) for d in documents))
 
     return condition
 
@@ -489,8 +532,9 @@ def _operator(op: str, arg: Any, siblings: dict[str, Any], where: str, field: st
         kind, limit = bound
 
         def ordered(v: _Value, scope: Scope) -> ColumnElement[bool]:
-            key = v.rank_number() if kind == 0 else scope.text(v.rank_text())
-            return compare(key, literal(limit, Float if kind == 0 else String))
+            if kind == 0:
+                return compare(v.rank_number(), v.bound(limit))
+            return compare(scope.text(v.rank_text()), literal(limit, String))
 
         return _each_element(ordered)
     if op in ("$in", "$nin", "$all"):
@@ -575,6 +619,9 @@ def _same(v: _Value, target: Any, nested: bool = False) -> ColumnElement[bool]:
     equality holds (True == 1), as it did when filters were evaluated in Python."""
     if target is None:
         return v.kind("null")
+    quick = None if nested else v.equals(target)
+    if quick is not None:
+        return quick
     if isinstance(target, bool):
         same = v.kind("true" if target else "false")
         return or_(same, and_(v.kind("number"), v.number() == int(target))) if nested else same

@@ -411,18 +411,26 @@ def list_runs(conn: Connection, ref: RunRef, updated_after: float | None = None,
     """The project's runs that pass ``condition`` (see ``store.filters``), in ``order`` (oldest first by
     default), ``offset``/``limit`` applied: the database filters, sorts and pages. With
     ``updated_after``, only those changed since then and those still running (whose state may turn
-    to crashed without a write)."""
+    to crashed without a write).
+
+    Two steps: the page's keys (filtered, sorted and cut by the database, which carries only the
+    key and the sort values through the sort), then the page's rows by key: the runs' large columns
+    are read for the page only."""
     pid = project_id(conn, ref.entity_id, ref.project, create=False)
     if pid is None:
         return []
     now = time.time() if now is None else now
-    query = select(*_LISTED).where(runs.c.project_id == pid)
+    query = select(runs.c.pk).where(runs.c.project_id == pid)
     if updated_after is not None:
         query = query.where(or_(runs.c.updated_at > updated_after, runs.c.state == "running"))
     filters.prepare(conn)
     query = filters.apply(query, condition or filters.parse_filter(None), order or (("created_at",), False),
                           conn.dialect.name, now)
-    return list(conn.execute(query.limit(limit).offset(offset or None)).all())
+    page = list(conn.execute(query.limit(limit).offset(offset or None)).scalars())
+    if not page:
+        return []
+    found = {row.pk: row for row in conn.execute(select(*_LISTED).where(runs.c.pk.in_(page)))}
+    return [found[pk] for pk in page if pk in found]  # (a run deleted in between is left out)
 
 
 def run_pks(conn: Connection, ref: RunRef) -> list[int]:
