@@ -1,24 +1,32 @@
-"""Run filters: SQL over the filter columns (``server/store/filters.py``, migration 0008) against
-the SQL over JSON text it replaced and the Python evaluator before that.
+"""Run filters: the SQL of ``server/store/filters.py`` against the SQL it replaced and the Python
+evaluator before that.
 
 A project of RUNS runs (default 100,000; ``--runs``) with a wandb-like config (30 keys, some
 nested) and summary (12 keys), stored directly through the store (no HTTP), on SQLite and on a
-throwaway PostgreSQL cluster (Debian's binaries, as tests/postgres.py starts them). Then, for each
-query, the time of a first page of 1,000 with the filter and order (what the API and the runs
-table ask for), three ways on the same data: ``runs.list_runs`` (now: the filter copies, ``jsonb``
-on PostgreSQL); the filters module of commit TEXT_COMMIT, which read the JSON text columns
-(PostgreSQL parsed each run's text into ``jsonb`` per query); and loading every run and evaluating
-the filter in Python with the evaluator of commit OLD_COMMIT (both read from git: the project no
-longer ships them). Median of ``--repeat`` (default 5) after one warm-up (Python: one run); the
-same runs selected by all three.
+throwaway PostgreSQL cluster (Debian's binaries, as tests/postgres.py starts them), then analyzed
+on PostgreSQL (as autovacuum would). Then, for each query, the time of a first page (``--page``, default 1,000,
+what the runs table asks for; the API client's page is 50) with the filter and order, and the
+project's run count the listing route answers with, four ways on the same data:
+``runs.list_runs`` + ``runs.count_runs`` (now: what ``GET /runs/{entity}/{project}`` does); the
+filters module of commit COPY_COMMIT (the first SQL over migration 0008's ``jsonb`` copies) over
+the one-step listing of then; the filters module of commit TEXT_COMMIT, which read the JSON text
+columns (PostgreSQL parsed each run's text into ``jsonb`` per query); and loading every run and
+evaluating the filter in Python with the evaluator of commit OLD_COMMIT (all three read from git:
+the project no longer ships them; ``--skip-python`` leaves the last out). Median of ``--repeat``
+(default 5) after one warm-up (Python: one run); the same runs selected by all. Every earlier way
+decodes rows with today's JSON decoder (msgspec), so "now" against them is the SQL's share only.
+``--explain`` prints PostgreSQL's ``EXPLAIN (ANALYZE, BUFFERS)`` of today's queries. The load
+average is printed with the figures: this is a timing on a shared machine.
 
 Target: a config value and a summary range over 100,000 runs in < 0.3 s server-side on PostgreSQL.
-Usage: .venv/bin/python bench/filter_bench.py [--runs 100000] [--stores sqlite,postgresql]
+Usage: .venv/bin/python bench/filter_bench.py [--runs 100000] [--stores sqlite,postgresql] [--page 1000]
+       [--skip-python] [--explain]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
@@ -34,13 +42,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from postgres_cluster import cluster, create_database  # noqa: E402
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import event, select  # noqa: E402
 
 from tracklet.server.store import accounts, filters, open_store, runs  # noqa: E402
 from tracklet.server.store.schema import runs as runs_table  # noqa: E402
 
 OLD_COMMIT = "7bfabd5"  # the last commit that evaluated filters in Python
 TEXT_COMMIT = "79d5867"  # the last commit whose SQL filters read the JSON text columns
+COPY_COMMIT = "bcff353"  # the last commit with the first SQL over the jsonb copies (migration 0008)
 NOW = time.time()
 QUERIES = {
     "config value + summary range": ({"config.optimizer": "adam", "summary.loss": {"$gte": 0.2, "$lt": 0.3}},
@@ -90,8 +99,8 @@ def load(url: str, rows: list[dict[str, Any]]) -> tuple[Any, runs.RunRef]:
         for lo in range(0, len(rows), 5000):
             conn.execute(runs_table.insert(), [runs.with_filter_copies(conn, {"project_id": pid, **row})
                                                for row in rows[lo:lo + 5000]])
-    if store.engine.dialect.name == "postgresql":
-        with store.engine.connect() as conn:
+    if store.engine.dialect.name == "postgresql":  # as autovacuum would after a load (SQLite: the server never does)
+        with store.engine.begin() as conn:  # committed: an ANALYZE rolled back leaves the planner guessing
             conn.exec_driver_sql("ANALYZE runs")
     return store, ref
 
@@ -106,42 +115,77 @@ def timed(work: Any, repeat: int) -> tuple[float, Any]:
     return statistics.median(times), result
 
 
-def bench_store(name: str, url: str, rows: list[dict[str, Any]], repeat: int, old: types.ModuleType,
-                text_sql: types.ModuleType) -> list[str]:
+def explain(conn: Any, statements: list[tuple[str, Any]]) -> list[str]:
+    """PostgreSQL's plans of the statements a listing ran, as it ran them."""
+    lines = []
+    for statement, parameters in statements:
+        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).all()
+        lines += ["    | " + row[0] for row in plan]
+    return lines
+
+
+def load_average() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def bench_store(name: str, url: str, rows: list[dict[str, Any]], args: argparse.Namespace,
+                modules: dict[str, types.ModuleType]) -> list[str]:
     started = time.perf_counter()
     store, ref = load(url, rows)
-    lines = [f"{name}: {len(rows):,} runs loaded in {time.perf_counter() - started:.1f} s"]
+    lines = [f"{name}: {len(rows):,} runs loaded in {time.perf_counter() - started:.1f} s; "
+             f"first page of {args.page:,}; {load_average()}"]
+    old, copies, text_sql = modules["python"], modules["copies"], modules["text"]
     for label, (document, order_text) in QUERIES.items():
         condition, order = filters.parse_filter(document), filters.parse_order(order_text)
 
-        def sql() -> list[str]:
+        def now() -> list[str]:
             with store.read() as conn:
-                return [r.run_id for r in runs.list_runs(conn, ref, None, condition, order, limit=1000, now=NOW)]
+                page = runs.list_runs(conn, ref, None, condition, order, limit=args.page, now=NOW)
+                runs.count_runs(conn, ref)
+                return [r.run_id for r in page]
 
-        text_condition = text_sql.parse_filter(document)
+        def earlier_sql(module: types.ModuleType) -> Any:
+            earlier_condition = module.parse_filter(document)
 
-        def sql_on_text() -> list[str]:
-            with store.read() as conn:
-                pid = runs.project_id(conn, ref.entity_id, ref.project, create=False)
-                query = select(*runs._LISTED).where(runs_table.c.project_id == pid)
-                text_sql.prepare(conn)
-                query = text_sql.apply(query, text_condition, order, conn.dialect.name, NOW)
-                return [r.run_id for r in conn.execute(query.limit(1000)).all()]
+            def work() -> list[str]:  # the one-step listing of then: every listed column through the sort
+                with store.read() as conn:
+                    pid = runs.project_id(conn, ref.entity_id, ref.project, create=False)
+                    query = select(*runs._LISTED).where(runs_table.c.project_id == pid)
+                    module.prepare(conn)
+                    query = module.apply(query, earlier_condition, order, conn.dialect.name, NOW)
+                    page = [r.run_id for r in conn.execute(query.limit(args.page)).all()]
+                    runs.count_runs(conn, ref)
+                    return page
+
+            return work
 
         old_condition, old_order = old.parse_filter(document), old.parse_order(order_text)
 
         def python() -> list[str]:
             with store.read() as conn:
                 everything = runs.list_runs(conn, ref, now=NOW)  # every run, oldest first, as the old route read them
-            return [r.run_id for r in old.select(everything, old_condition, old_order, now=NOW)[:1000]]
+            return [r.run_id for r in old.select(everything, old_condition, old_order, now=NOW)[:args.page]]
 
-        sql_s, sql_ids = timed(sql, repeat)
-        text_s, text_ids = timed(sql_on_text, repeat)
-        py_s, py_ids = timed(python, 1)
-        agree = "same runs" if sql_ids == text_ids == py_ids else \
-            f"DIFFERENT ({len(sql_ids)} vs {len(text_ids)} vs {len(py_ids)})"
-        lines.append(f"  {label:38} filter columns {sql_s:6.3f} s   JSON text {text_s:6.3f} s (×{text_s / sql_s:4.1f})   "
-                     f"Python {py_s:6.3f} s (×{py_s / sql_s:5.1f})   {len(sql_ids)} listed, {agree}")
+        now_s, now_ids = timed(now, args.repeat)
+        copies_s, copies_ids = timed(earlier_sql(copies), args.repeat)
+        text_s, text_ids = timed(earlier_sql(text_sql), args.repeat)
+        py_s, py_ids = (float("nan"), now_ids) if args.skip_python else timed(python, 1)
+        agree = "same runs" if now_ids == copies_ids == text_ids == py_ids else \
+            f"DIFFERENT ({len(now_ids)} vs {len(copies_ids)} vs {len(text_ids)} vs {len(py_ids)})"
+        lines.append(f"  {label:38} now {now_s:6.3f} s   0008 SQL {copies_s:6.3f} s (×{copies_s / now_s:4.1f})   "
+                     f"JSON text {text_s:6.3f} s (×{text_s / now_s:4.1f})   "
+                     f"Python {py_s:6.3f} s (×{py_s / now_s:5.1f})   {len(now_ids)} listed, {agree}")
+        if args.explain and store.engine.dialect.name == "postgresql":
+            statements: list[tuple[str, Any]] = []
+            def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+                statements.append((statement, parameters))
+
+            event.listen(store.engine, "before_cursor_execute", record)
+            now()
+            event.remove(store.engine, "before_cursor_execute", record)
+            with store.read() as conn:
+                lines += explain(conn, statements)
+    lines.append(f"  ({load_average()} at the end)")
     store.close()
     return lines
 
@@ -150,17 +194,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--page", type=int, default=1000)
     parser.add_argument("--stores", default="sqlite,postgresql")
+    parser.add_argument("--skip-python", action="store_true", help="leave out the Python evaluator (minutes at 100k)")
+    parser.add_argument("--explain", action="store_true", help="print PostgreSQL's plans of today's queries")
     args = parser.parse_args()
-    rows, old, text_sql = make_runs(args.runs), old_filters(OLD_COMMIT), old_filters(TEXT_COMMIT)
+    rows = make_runs(args.runs)
+    modules = {"python": old_filters(OLD_COMMIT), "text": old_filters(TEXT_COMMIT), "copies": old_filters(COPY_COMMIT)}
     stores = args.stores.split(",")
-    report = []
+    report = [time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())]
     if "sqlite" in stores:
         with tempfile.TemporaryDirectory() as tmp:
-            report += bench_store("SQLite", f"sqlite:///{tmp}/bench.db", rows, args.repeat, old, text_sql)
+            report += bench_store("SQLite", f"sqlite:///{tmp}/bench.db", rows, args, modules)
     if "postgresql" in stores:
         with cluster() as admin:
-            report += bench_store("PostgreSQL", create_database(admin, "filter_bench"), rows, args.repeat, old, text_sql)
+            report += bench_store("PostgreSQL", create_database(admin, "filter_bench"), rows, args, modules)
     print("\n".join(report))
     return 0
 

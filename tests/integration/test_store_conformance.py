@@ -767,6 +767,63 @@ def test_pages_follow_the_order(store: Store, ref: runs.RunRef) -> None:
     assert listed(store, ref, {"summary.loss": 1}, "created_at", limit=2, offset=1) == ["r04", "r07"]
 
 
+def summaries(store: Store, ref: runs.RunRef, values: list[dict[str, Any]]) -> None:
+    """One run per summary, ``s0``, ``s1``, … created in that order."""
+    base = {"name": None, "state": "finished", "tags": [], "group": "", "job_type": "", "config": {},
+            "updated_at": NOW, "heartbeat_at": NOW}
+    put_runs(store, ref, [base | {"run_id": f"s{i}", "created_at": NOW + i, "summary": value}
+                          for i, value in enumerate(values)])
+
+
+def test_numbers_compare_as_the_floats_they_were_written_from(store: Store, ref: runs.RunRef) -> None:
+    # 0.1 + 0.2 is 0.30000000000000004: a bound rounded to 15 digits on its way to SQL would equal 0.3
+    summaries(store, ref, [{"x": 0.3}, {"x": 0.1 + 0.2}, {"x": 4}, {"x": 4.0}, {"x": 1e-05}, {"x": 1e21}, {"x": -2}])
+    oldest_first = lambda document: listed(store, ref, document, "created_at")  # noqa: E731
+    assert oldest_first({"summary.x": {"$gt": 0.3}}) == ["s1", "s2", "s3", "s5"]
+    assert oldest_first({"summary.x": {"$lte": 0.1 + 0.2}}) == ["s0", "s1", "s4", "s6"]
+    assert oldest_first({"summary.x": 0.1 + 0.2}) == ["s1"]
+    assert oldest_first({"summary.x": 0.3}) == ["s0"]
+    assert oldest_first({"summary.x": 4}) == ["s2", "s3"]  # 4 and 4.0 are one number
+    assert oldest_first({"summary.x": {"$in": [4.0, -2]}}) == ["s2", "s3", "s6"]
+    assert oldest_first({"summary.x": {"$gt": 0, "$lt": 1e-4}}) == ["s4"]
+    assert oldest_first({"summary.x": {"$gte": 1e21}}) == ["s5"]
+    assert oldest_first({"summary.x": {"$ne": 4}}) == ["s0", "s1", "s4", "s5", "s6"]
+    assert listed(store, ref, None, "summary.x") == ["s6", "s4", "s0", "s1", "s2", "s3", "s5"]
+
+
+def test_ranges_and_orders_take_numbers_only_as_numbers(store: Store, ref: runs.RunRef) -> None:
+    """Booleans, text, null, objects and lists of lists are not numbers in a range or an order;
+    "Infinity" is (how a summary holds a float infinity), "NaN" is neither a number nor text."""
+    summaries(store, ref, [{"v": True}, {"v": False}, {"v": None}, {"v": "5"}, {"v": {"a": 1}}, {"v": ["x", 3]},
+                           {"v": 2}, {}, {"v": "Infinity"}, {"v": "NaN"}, {"v": [[5]]}])
+    oldest_first = lambda document: listed(store, ref, document, "created_at")  # noqa: E731
+    assert oldest_first({"summary.v": {"$gt": 0}}) == ["s5", "s6", "s8"]
+    assert oldest_first({"summary.v": {"$lt": 3}}) == ["s6"]
+    assert oldest_first({"summary.v": {"$lte": 3}}) == ["s5", "s6"]
+    assert oldest_first({"summary.v": {"$gt": "4"}}) == ["s3", "s5"]  # text with text: "5", and "x" in a list
+    assert oldest_first({"summary.v": 3}) == ["s5"]
+    assert oldest_first({"summary.v": True}) == ["s0"]  # not the number 1
+    assert oldest_first({"summary.v": None}) == ["s2", "s7"]  # null, and missing
+    assert oldest_first({"summary.v": {"$exists": False}}) == ["s7"]
+    assert oldest_first({"summary.v": {"$in": ["5", 2]}}) == ["s3", "s6"]
+    assert oldest_first({"summary.v": {"a": 1}}) == ["s4"]
+    assert oldest_first({"summary.v": {"$nin": [2, True]}}) == ["s1", "s2", "s3", "s4", "s5", "s7", "s8", "s9", "s10"]
+    assert oldest_first({"summary.v": {"$not": {"$lte": 2}}}) == ["s0", "s1", "s2", "s3", "s4", "s5", "s7", "s8",
+                                                                     "s9", "s10"]  # no element of ["x", 3] is <= 2
+    rest = ["s0", "s1", "s2", "s4", "s5", "s7", "s9", "s10"]  # no number or text: last, in creation order
+    assert listed(store, ref, None, "summary.v") == ["s6", "s8", "s3", *rest]
+    assert listed(store, ref, None, "-summary.v") == ["s3", "s8", "s6", *rest]  # descending: text, then numbers
+
+
+def test_pages_of_a_filtered_listing(store: Store, ref: runs.RunRef) -> None:
+    summaries(store, ref, [{"loss": i / 10, "best": i % 2 == 0} for i in range(12)])
+    everything = listed(store, ref, {"summary.best": True}, "-summary.loss")
+    assert everything == ["s10", "s8", "s6", "s4", "s2", "s0"]
+    assert [listed(store, ref, {"summary.best": True}, "-summary.loss", limit=4, offset=o) for o in (0, 4, 8)] == \
+        [everything[:4], everything[4:], []]
+    assert listed(store, ref, {"summary.loss": {"$gte": 0.5}}, "summary.loss", limit=100, offset=5) == ["s10", "s11"]
+
+
 def test_workspace_layouts_are_saved_per_project(store: Store, ref: runs.RunRef) -> None:
     from tracklet.protocol import PanelSize, SectionLayout, WorkspaceLayout
     from tracklet.server.store import workspaces

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack
-from sqlalchemy import Column, Connection, Row, delete, func, insert, null, or_, select, update
+from sqlalchemy import Column, Connection, Integer, Row, any_, delete, func, insert, literal, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from tracklet.protocol import RecordBatch, RunHandshake, RunUpdate, json_safe
 from tracklet.runlog import RecordType, decode
@@ -429,7 +430,10 @@ def list_runs(conn: Connection, ref: RunRef, updated_after: float | None = None,
     page = list(conn.execute(query.limit(limit).offset(offset or None)).scalars())
     if not page:
         return []
-    found = {row.pk: row for row in conn.execute(select(*_LISTED).where(runs.c.pk.in_(page)))}
+    # PostgreSQL: one array parameter (= ANY), not a thousand (IN), to send and plan
+    postgresql = conn.dialect.name == "postgresql"
+    wanted = runs.c.pk == any_(literal(page, ARRAY(Integer))) if postgresql else runs.c.pk.in_(page)
+    found = {row.pk: row for row in conn.execute(select(*_LISTED).where(wanted))}
     return [found[pk] for pk in page if pk in found]  # (a run deleted in between is left out)
 
 
