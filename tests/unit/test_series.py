@@ -77,11 +77,13 @@ def test_round_trip_of_many_keys_in_first_seen_order(conn: Connection) -> None:
 def test_block_boundaries_counts_and_min_max(conn: Connection) -> None:
     run = make_run(conn, 1)
     values = np.arange(10_000, dtype=np.float64) % 5000 - 7
-    for lo, hi in [(0, 1000), (1000, 1001), (1001, 9000), (9000, 10_000)]:  # odd batches fill the open block
+    for lo, hi in [(0, 1000), (1000, 1001), (1001, 9000), (9000, 10_000)]:
         series.append(conn, run, 0, {"x": (range(lo, hi), values[lo:hi])})
     rows = blocks(conn, run)
+    # each batch is a small block of its own until the small ones hold a block's worth: then they
+    # are merged into full blocks and one small block for the rest
     assert [(r.block_no, r.n, r.first_step, r.last_step) for r in rows] == [
-        (0, 4096, 0, 4095), (1, 4096, 4096, 8191), (2, 1808, 8192, 9999)
+        (0, 4096, 0, 4095), (1, 4096, 4096, 8191), (2, 808, 8192, 8999), (3, 1000, 9000, 9999)
     ]  # fmt: skip
     for r in rows:
         chunk = values[r.first_step : r.last_step + 1]
@@ -115,6 +117,28 @@ def test_resend_reaching_back_over_full_blocks_keeps_the_layout(conn: Connection
     assert np.array_equal(steps, np.arange(10_000)) and values.sum() == 1001 and values[4000:5001].all()
 
 
+def test_many_small_batches_are_merged_into_full_blocks(conn: Connection) -> None:
+    """A run streaming a few steps per request: each request adds a small block (no rewrite of what
+    is stored); the small ones are merged before there are more than TAIL_BLOCKS, and become full,
+    compressed blocks with pre-aggregates once they hold a block's worth."""
+    run = make_run(conn, 1)
+    values = np.sin(np.arange(10_000) / 50.0)
+    for lo in range(0, 10_000, 3):
+        series.append(conn, run, 0, {"x": (range(lo, min(lo + 3, 10_000)), values[lo : lo + 3]), "y": ([lo], [lo])})
+        if lo % 300 == 0:
+            small = [r.n for r in blocks(conn, run) if r.n < series.BLOCK_SIZE]
+            assert len(small) <= series.TAIL_BLOCKS and sum(small) < series.BLOCK_SIZE
+    rows = blocks(conn, run)
+    assert [r.n for r in rows][:2] == [series.BLOCK_SIZE] * 2 and sum(r.n for r in rows) == 10_000
+    assert len(rows) <= 2 + series.TAIL_BLOCKS
+    summarized = conn.execute(select(schema.series_summaries.c.block_no).where(
+        schema.series_summaries.c.run_pk == run, schema.series_summaries.c.key_id == 0)).scalars().all()
+    assert sorted(summarized) == [0, 1]
+    steps, got = series.read(conn, run, "x", ALL)
+    assert np.array_equal(steps, np.arange(10_000)) and np.array_equal(got, values)
+    assert np.array_equal(series.read(conn, run, "y", ALL)[1], np.arange(0, 10_000, 3))
+
+
 batches = st.lists(st.lists(st.tuples(st.integers(0, 60), st.floats(-1e6, 1e6)), max_size=25), min_size=1, max_size=8)
 
 
@@ -133,7 +157,10 @@ def test_appending_matches_a_dict_of_latest_values_with_tiny_blocks(calls: list[
         steps, values = series.read(conn, 1, "x", ALL)
         assert steps.tolist() == sorted(expected) and values.tolist() == [expected[s] for s in sorted(expected)]
         rows = blocks(conn, 1) if expected else []
-        assert [r.n for r in rows[:-1]] == [4] * (len(rows) - 1) and all(1 <= r.n <= 4 for r in rows)
+        full = len([r for r in rows if r.n == 4])  # full blocks first, then at most TAIL_BLOCKS small ones
+        small = [r.n for r in rows[full:]]
+        assert [r.n for r in rows[:full]] == [4] * full and all(1 <= n < 4 for n in small)
+        assert len(small) <= series.TAIL_BLOCKS and sum(small) < 4
         assert [r.block_no for r in rows] == list(range(len(rows)))
         for r in rows:
             chunk = [expected[s] for s in sorted(expected) if r.first_step <= s <= r.last_step]

@@ -26,6 +26,10 @@ MAX_BATCH_RECORDS = 5000
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 HEARTBEAT_SECONDS = 10.0
 POLL_SECONDS = 0.02  # how soon a new record starts its way to the server
+# While a run streams, records gathered for this long go in one request: a few larger batches a
+# second, not fifty tiny ones, keep a server that many runs share ahead of them (each request has
+# a fixed cost); the first record after a pause, a full batch and the end of a run go at once.
+SEND_INTERVAL_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 30.0
 MAX_RETRY_AFTER_SECONDS = 120.0  # a server's Retry-After is honoured up to this
 # How long to keep trying an unreachable server once there is nothing more to wait for:
@@ -57,6 +61,7 @@ class Uploader:
         self.start: dict | None = None
         self.saw_exit = False
         self.last_contact = 0.0
+        self.last_send = -SEND_INTERVAL_SECONDS
         self.entity_override: str | None = None  # upload into this entity instead of the recorded one
         self.on_acknowledged: Callable[[UploadProgress], None] = lambda _: None  # e.g. `tracklet sync`'s bars
         self.artifacts = ArtifactUploads(run_dir, transport, log, lambda: self.progress.save(run_dir, progress_file))
@@ -233,6 +238,11 @@ class Uploader:
                 self.read_new()  # the writer may have added its last records before leaving
             try:
                 if self.unsent or not self.progress.opened:
+                    gather = self.last_send + SEND_INTERVAL_SECONDS - time.monotonic()
+                    if gather > 0 and follow and not gone and not self.saw_exit and len(self.unsent) < MAX_BATCH_RECORDS:
+                        time.sleep(min(gather, POLL_SECONDS))
+                        continue
+                    self.last_send = time.monotonic()
                     self.send(writer_gone=gone and not self.saw_exit)
                     backoff, failing_since = 0.5, None
                     continue

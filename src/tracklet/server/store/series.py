@@ -1,9 +1,11 @@
 """Columnar storage of run history ("series") and its min/max-preserving downsampling (M4).
 
 Each numeric key of a run is a series of (step, value) points, stored per (run, key, segment)
-in ``series_blocks`` rows of up to ``BLOCK_SIZE`` points. Only the last block of a series may
-hold fewer points, and blocks cover disjoint, increasing step ranges, so ``first_step`` /
-``last_step`` let a reader fetch just the blocks it needs. Non-numeric values live in
+in ``series_blocks`` rows of up to ``BLOCK_SIZE`` points. Blocks cover disjoint, increasing step
+ranges, so ``first_step`` / ``last_step`` let a reader fetch just the blocks it needs. A series is
+full blocks followed by at most ``TAIL_BLOCKS`` small ones (fewer points in all than a block): an
+append adds a small block rather than rewriting the last one, and the small ones are merged from
+time to time (see ``append``). Non-numeric values live in
 ``history_objects``, one MessagePack blob per (segment, step, key). Each full block also has a
 ``series_summaries`` row (per-window pre-aggregates, see ``preaggregates.py``) for charts.
 
@@ -19,8 +21,8 @@ Block ``data`` layout (integers little-endian)::
 
 Splitting values into byte planes ("byte shuffle") puts sign/exponent bytes together, where
 zlib finds repetition (a constant plane costs 5 bytes); planes that zlib cannot shrink by 20%
-are stored raw, because inflating them would cost more read time than the disk it saves. The
-open (last, not yet full) block is rewritten by every append, so it is stored without DEFLATE.
+are stored raw, because inflating them would cost more read time than the disk it saves. Small
+blocks are merged soon, so they are stored without DEFLATE.
 Values keep their exact bits (NaN payloads, -0.0).
 """
 
@@ -33,13 +35,14 @@ from typing import Any
 
 import msgpack
 import numpy as np
-from sqlalchemy import Column, ColumnElement, Connection, and_, delete, false, func, insert, or_, select, tuple_, update
+from sqlalchemy import Column, ColumnElement, Connection, Integer, and_, bindparam, case, delete, false, func, insert, or_, select, tuple_, update
 
 from tracklet.runlog import media_type
 from tracklet.server.store import preaggregates
 from tracklet.server.store.schema import history_objects, series_blocks, series_keys, series_summaries
 
 BLOCK_SIZE = 4096
+TAIL_BLOCKS = 32  # small blocks a series may end with before they are merged
 _HEADER = struct.Struct("<BIqq")
 _HEAD = struct.Struct("<I")
 _ZLIB, _REPEAT = 1, 2  # stream modes (0: raw)
@@ -136,7 +139,13 @@ def _as_values(values: Sequence[float | int] | np.ndarray) -> np.ndarray:
 
 
 def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> None:
-    """Append points of several keys; points at already stored steps replace the stored ones."""
+    """Append points of several keys; points at already stored steps replace the stored ones.
+
+    The usual case (new steps after the stored ones, a few at a time) costs one query and one
+    multi-row insert per call whatever the number of keys: the points become a small block of their
+    own at the end of the series. Once a series ends with ``TAIL_BLOCKS`` small blocks, or they hold
+    a block's worth of points, they are merged (into full, compressed blocks with pre-aggregates and
+    one small block for the rest), so each point is rewritten a bounded number of times."""
     arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for key, (steps, values) in columns.items():
         s, v = np.asarray(steps, dtype=np.int64).reshape(-1), _as_values(values).reshape(-1)
@@ -149,52 +158,107 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
     if not arrays:
         return
     ids = _ensure_keys(conn, run_pk, {key: v.dtype.kind == "i" for key, (_, v) in arrays.items()})
+    ends = _series_ends(conn, run_pk, segment, list(ids.values()))
 
-    sb, newest = series_blocks.c, series_blocks.alias("newest").c
-    block_columns = (sb.key_id, sb.block_no, sb.first_step, sb.last_step, sb.count.label("n"), sb.data)
-    last_no = select(func.max(newest.block_no)).where(
-        newest.run_pk == sb.run_pk, newest.key_id == sb.key_id, newest.segment == sb.segment
-    )
-    open_blocks = {  # the last block of each key's series in this segment
-        row.key_id: row
-        for row in conn.execute(
-            select(*block_columns).where(
-                sb.run_pk == run_pk, sb.segment == segment, sb.key_id.in_(list(ids.values())),
-                sb.block_no == last_no.scalar_subquery(),
-            )
-        )
-    }  # fmt: skip
+    merged: dict[int, int] = {}  # key_id → first block_no that is read back and rewritten
+    for key, (steps, _) in arrays.items():
+        end = ends.get(ids[key])  # only a series' last blocks are small
+        if end is not None and steps[0] <= end.last_step:  # a re-send reaching back (rare)
+            merged[ids[key]] = _first_block_from(conn, run_pk, segment, ids[key], int(steps[0]))
+        elif end is not None and end.small and (end.small >= TAIL_BLOCKS or end.points + len(steps) >= BLOCK_SIZE):
+            merged[ids[key]] = end.first_small
+    stored = _points_from(conn, run_pk, segment, merged)
+    if merged:
+        sb, ss = series_blocks.c, series_summaries.c
+        cut = [{"k": key_id, "n": block_no} for key_id, block_no in merged.items()]
+        for table, c in ((series_blocks, sb), (series_summaries, ss)):
+            conn.execute(delete(table).where(c.run_pk == run_pk, c.segment == segment, c.key_id == bindparam("k"),
+                                             c.block_no >= bindparam("n")), cut)
+
     new_rows: list[dict[str, object]] = []
     summaries: list[dict[str, object]] = []
     for key, (steps, values) in arrays.items():
-        key_id, tail = ids[key], open_blocks.get(ids[key])
-        this = and_(sb.run_pk == run_pk, sb.key_id == key_id, sb.segment == segment)
-        rows: Sequence[Any] = []
-        if tail is not None and steps[0] <= tail.first_step and tail.block_no > 0:  # rare: a re-send reaching back
-            reached = select(*block_columns).where(this, sb.last_step >= int(steps[0]))
-            rows = conn.execute(reached.order_by(sb.block_no)).all()
-        elif tail is not None and (tail.n < BLOCK_SIZE or steps[0] <= tail.last_step):
-            rows = [tail]
-        start_no = rows[0].block_no if rows else 0 if tail is None else tail.block_no + 1
-        if rows:  # rewrite the affected blocks: stored points merged with the new ones, re-chunked
-            old_s, old_v = (np.concatenate(parts) for parts in zip(*(_decode(row.data) for row in rows)))
+        key_id = ids[key]
+        if key_id in merged:  # stored points merged with the new ones, re-chunked
+            old_s, old_v = stored.get(key_id, (_EMPTY_STEPS, values[:0]))
             keep = ~np.isin(old_s, steps, assume_unique=True)  # the same step: the new value wins
             steps, values = np.concatenate([old_s[keep], steps]), np.concatenate([old_v[keep], values])
             order = np.argsort(steps, kind="stable")  # ~linear when already sorted (the usual case)
             steps, values = steps[order], values[order]
-            conn.execute(delete(series_blocks).where(this, sb.block_no >= start_no))
-            ss = series_summaries.c
-            conn.execute(delete(series_summaries).where(
-                ss.run_pk == run_pk, ss.key_id == key_id, ss.segment == segment, ss.block_no >= start_no))
+            start_no = merged[key_id]
+        else:
+            end = ends.get(key_id)
+            start_no = end.top + 1 if end is not None else 0
         for i, lo in enumerate(range(0, len(steps), BLOCK_SIZE)):
             block_steps, block_values = steps[lo : lo + BLOCK_SIZE], values[lo : lo + BLOCK_SIZE]
             where = {"run_pk": run_pk, "key_id": key_id, "segment": segment, "block_no": start_no + i}
             new_rows.append(where | _block_row(block_steps, block_values))
-            if len(block_steps) == BLOCK_SIZE:  # the open block is rewritten soon: charts decode it
+            if len(block_steps) == BLOCK_SIZE:  # small blocks are merged soon: charts decode them
                 summaries.append(where | preaggregates.summary_columns(block_steps, block_values))
     conn.execute(insert(series_blocks), new_rows)
     if summaries:
         conn.execute(insert(series_summaries), summaries)
+
+
+def _ends_queries() -> tuple[Any, Any]:
+    """The two queries of :func:`_series_ends`, built once: building them per batch cost more than running them."""
+    sk, sb, other = series_keys.c, series_blocks.c, series_blocks.alias().c
+    run_pk, segment = bindparam("run_pk", type_=Integer), bindparam("segment", type_=Integer)
+    key_ids = bindparam("key_ids", type_=Integer, expanding=True)
+    last_no = select(func.max(other.block_no)).where(  # one index seek per key
+        other.run_pk == run_pk, other.key_id == sk.key_id, other.segment == segment).scalar_subquery()
+    tops = select(last_no).where(sk.run_pk == run_pk, sk.key_id.in_(key_ids))
+    small = sb.count < bindparam("block_size")
+    ends = (
+        select(sb.key_id, func.max(sb.block_no).label("top"), func.max(sb.last_step).label("last_step"),
+               func.sum(case((small, 1), else_=0)).label("small"), func.sum(case((small, sb.count), else_=0)).label("points"),
+               func.min(case((small, sb.block_no))).label("first_small"))
+        .where(sb.run_pk == run_pk, sb.key_id.in_(key_ids), sb.segment == segment, sb.block_no >= bindparam("from_no"))
+        .group_by(sb.key_id)
+    )  # fmt: skip
+    return tops, ends
+
+
+_TOPS, _ENDS = _ends_queries()
+
+
+def _series_ends(conn: Connection, run_pk: int, segment: int, key_ids: list[int]) -> dict[int, Any]:
+    """key_id → how its series ends in this segment: its last block_no (``top``) and step
+    (``last_step``), and its small blocks: how many (``small``), their points (``points``) and the
+    first one's block_no (``first_small``, None if there are none)."""
+    where = {"run_pk": run_pk, "segment": segment, "key_ids": key_ids}
+    tops = [top for top in conn.execute(_TOPS, where).scalars() if top is not None]
+    if not tops:
+        return {}
+    # small blocks are only a series' last TAIL_BLOCKS or fewer: look no further back than that
+    window = {"from_no": min(tops) - TAIL_BLOCKS, "block_size": BLOCK_SIZE}
+    return {row.key_id: row for row in conn.execute(_ENDS, where | window)}
+
+
+def _first_block_from(conn: Connection, run_pk: int, segment: int, key_id: int, step: int) -> int:
+    """The first block of a series that holds a step at or after ``step``."""
+    sb = series_blocks.c
+    return int(conn.execute(select(func.min(sb.block_no)).where(
+        sb.run_pk == run_pk, sb.segment == segment, sb.key_id == key_id, sb.last_step >= step)).scalar_one())
+
+
+def _points_from(conn: Connection, run_pk: int, segment: int,
+                 first_block: dict[int, int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """key_id → the points of its blocks from ``first_block[key_id]`` on, in one query."""
+    if not first_block:
+        return {}
+    sb = series_blocks.c
+    parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    rows = conn.execute(
+        select(sb.key_id, sb.block_no, sb.data)
+        .where(sb.run_pk == run_pk, sb.segment == segment, sb.key_id.in_(list(first_block)),
+               sb.block_no >= min(first_block.values()))
+        .order_by(sb.key_id, sb.block_no)
+    )
+    for key_id, block_no, data in rows:
+        if block_no >= first_block[key_id]:
+            parts.setdefault(key_id, []).append(_decode(data))
+    return {key_id: (np.concatenate([s for s, _ in p]), np.concatenate([v for _, v in p])) for key_id, p in parts.items()}
 
 
 def _ensure_keys(conn: Connection, run_pk: int, integer: dict[str, bool]) -> dict[str, int]:
