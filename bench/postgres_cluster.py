@@ -18,8 +18,9 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def cluster() -> Iterator[str]:
-    """Start a cluster; yield the ``postgresql://`` URL of its ``postgres`` database."""
+def cluster(settings: dict[str, str] | None = None) -> Iterator[str]:
+    """Start a cluster (``settings``: server settings beyond the defaults, as ``{"shared_buffers": "1GB"}``);
+    yield the ``postgresql://`` URL of its ``postgres`` database."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
     if not found:
         raise SystemExit("PostgreSQL not installed: apt-get install -y --no-install-recommends postgresql")
@@ -37,6 +38,7 @@ def cluster() -> Iterator[str]:
         run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
             "--locale-provider=icu", "--icu-locale=en-US", "--locale=C.UTF-8", "--no-sync")
         options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
+        options += "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
         run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-o", options, "-w", "start")
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
