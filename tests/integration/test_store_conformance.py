@@ -191,12 +191,15 @@ def test_migration_0009_summarizes_the_blocks_stored_before_it(store_url: str) -
     store = open_store(store_url)
     try:
         with store.read() as conn:
-            stored = conn.execute(select(series_summaries).order_by(series_summaries.c.block_no)).mappings().all()
-            assert [row["block_no"] for row in stored] == [0, 1]  # the full ones; the open block is decoded
-            for row, lo in zip(stored, (0, series.BLOCK_SIZE)):
+            ss = series_summaries.c
+            stored = conn.execute(select(ss.run_pk, ss.key_id, ss.segment, ss.block_no, ss.level, ss.data)
+                                  .order_by(ss.block_no, ss.level.desc())).mappings().all()
+            expected_rows = []
+            for no, lo in enumerate((0, series.BLOCK_SIZE)):  # the full ones; the open block is decoded
                 part = slice(lo, lo + series.BLOCK_SIZE)
-                assert {name: bytes(row[name]) for name in preaggregates.COLUMNS} == \
-                    preaggregates.summary_columns(steps[part], values[part])
+                where = {"run_pk": 1, "key_id": 0, "segment": 0, "block_no": no}
+                expected_rows += preaggregates.summary_rows(where, steps[part], values[part])
+            assert [dict(row) | {"data": bytes(row["data"])} for row in stored] == expected_rows
             for buckets, level in ((7, 1024), (40, 256), (100, 64), (1000, 1)):
                 got, count = charts.downsampled(conn, 1, "loss", {0: None}, buckets)
                 expected = reference(conn, "loss", {0: None}, buckets, None, None, level)

@@ -83,6 +83,14 @@ def downsampled(conn: Connection, row: Row[Any], key: str, buckets: int, min_ste
         "downsampled": points > buckets}
 
 
+def downsampled_runs(conn: Connection, rows: list[Row[Any]], key: str, buckets: int, min_step: int | None,
+                     max_step: int | None, wanted: Collection[str] = M4_COLUMNS) -> list[dict[str, Any]]:
+    """``downsampled`` for several runs, read together (a chart panel of many runs: a few queries in all)."""
+    answers = charts.downsampled_runs(conn, key, [(row.pk, visibility(row)) for row in rows], buckets, min_step, max_step)
+    return [{name: json_column(column) for name, column in columns.items() if name in wanted} | {
+        "downsampled": points > buckets} for columns, points in answers]
+
+
 def json_column(column: np.ndarray) -> list[Any]:
     """A numpy column as a JSON-ready list; the per-element pass only when something is not finite."""
     if column.dtype.kind != "f" or np.isfinite(column).all():

@@ -2,9 +2,9 @@
 and the per-window pre-aggregates stored for each full history block. Pure numpy: no database here
 (``store/charts.py`` reads them).
 
-A full block of ``series_blocks`` gets a ``series_summaries`` row holding, at each of the ``LEVELS``
-(4,096, 1,024, 256 and 64 points), the M4 of every window of that many consecutive points (by
-position in the block), one column per level, coarsest first. A chart reads the one level whose
+A full block of ``series_blocks`` gets a ``series_summaries`` row for each of the ``LEVELS`` (4,096,
+1,024, 256 and 64 points) holding the M4 of every window of that many consecutive points (by
+position in the block). A chart reads the one level whose
 windows are about as wide as its buckets: ~1,000 windows for a 1,000-bucket chart of 1M steps,
 whatever the length of the run, and none of the points. Layout of a level (little-endian)::
 
@@ -31,7 +31,6 @@ from __future__ import annotations
 import numpy as np
 
 LEVELS = (4096, 1024, 256, 64)  # points per window, coarsest first
-COLUMNS = ("w4096", "w1024", "w256", "w64")  # the series_summaries column of each level
 FIELDS = ("first_step", "last_step", "min_step", "max_step", "first", "last", "min", "max", "count")
 _INT, _STEPS = 1, 2  # flags
 # A chart takes the coarsest level whose windows number at least this share of its buckets
@@ -162,21 +161,31 @@ def encode_level(steps: np.ndarray, values: np.ndarray, size: int) -> bytes:
     return b"".join(parts)
 
 
+def summary_rows(where: dict[str, int], steps: np.ndarray, values: np.ndarray) -> list[dict[str, object]]:
+    """The ``series_summaries`` rows of one full block: ``where`` (its run_pk, key_id, segment and
+    block_no) with each level and its data."""
+    return [where | {"level": size, "data": encode_level(steps, values, size)} for size in LEVELS]
+
+
 def summary_columns(steps: np.ndarray, values: np.ndarray) -> dict[str, object]:
-    """The ``series_summaries`` columns of one full block (beside its key columns): every level."""
-    return {column: encode_level(steps, values, size) for column, size in zip(COLUMNS, LEVELS)}
+    """Interim, for a ``series.append`` that stores one row per full block: the finest level's row
+    (beside the key columns). Charts decode blocks whose level they need is missing; ``summary_rows``
+    gives every level."""
+    return {"level": LEVELS[-1], "data": encode_level(steps, values, LEVELS[-1])}
 
 
 def decode_level(data: list[bytes], first_steps: np.ndarray, last_steps: np.ndarray, count: int, size: int,
-                 as_float: bool) -> Windows:
-    """The windows of several blocks of ``count`` points each at one level, in order, in one pass per layout:
-    ``first_steps``/``last_steps``: each block's; ``as_float``: values as float64 (a float key's int64
-    blocks, stored before its first float, converted), else int64."""
+                 as_float: bool) -> tuple[Windows, np.ndarray]:
+    """The windows of several blocks of ``count`` points each at one level, in order, in one pass per layout,
+    and whether each block's windows stand exactly for its points: ``first_steps``/``last_steps``: each
+    block's; ``as_float``: values as float64 (a float key's int64 blocks, stored before its first float,
+    converted: exact only when every value is below 2^53, else two could become equal), else int64."""
     per_block = -(-count // size)
     out = {name: np.empty((len(data), per_block), np.float64 if as_float and name in ("first", "last", "min", "max")
                           else np.int64) for name in FIELDS}  # fmt: skip
     starts = np.arange(per_block, dtype=np.int64) * size
     out["count"][:] = np.minimum(size, count - starts)
+    exact = np.ones(len(data), bool)
     lengths = np.array([len(d) for d in data], np.int64)
     for length in np.unique(lengths).tolist():
         which = np.flatnonzero(lengths == length)
@@ -184,6 +193,9 @@ def decode_level(data: list[bytes], first_steps: np.ndarray, last_steps: np.ndar
         flags = raw[:, 0]
         bits = np.ascontiguousarray(raw[:, 1 : 1 + 32 * per_block]).view("<i8").reshape(len(which), 4, per_block)
         is_int = (flags & _INT).astype(bool)
+        if as_float and is_int.any():
+            beyond = (bits[:, 2, :] <= -(2**53)).any(axis=1) | (bits[:, 3, :] >= 2**53).any(axis=1)  # min, max
+            exact[which] = ~is_int | ~beyond
         for k, name in enumerate(("first", "last", "min", "max")):
             column = bits[:, k, :]
             if as_float:
@@ -205,4 +217,4 @@ def decode_level(data: list[bytes], first_steps: np.ndarray, last_steps: np.ndar
             out["last_step"][which] = first + (starts + out["count"][0] - 1) * stride
             out["min_step"][which] = first + (starts + offsets[:, 0, :]) * stride
             out["max_step"][which] = first + (starts + offsets[:, 1, :]) * stride
-    return {name: column.reshape(-1) for name, column in out.items()}
+    return {name: column.reshape(-1) for name, column in out.items()}, exact

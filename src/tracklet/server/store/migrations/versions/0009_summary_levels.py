@@ -1,11 +1,11 @@
-"""Pre-aggregates at four levels: ``series_summaries`` gets, per full block, the M4 of its windows of
-4,096, 1,024, 256 and 64 points (columns ``w4096`` … ``w64``, coarsest first; ``store/preaggregates.py``
-describes the layout) in place of 0007's single 64-point level, so a 1,000-bucket chart of a long
-run reads about 1,000 windows rather than a window per 64 points.
+"""Pre-aggregates at four levels: ``series_summaries`` gets, per full block, a row for each level
+(the M4 of its windows of 4,096, 1,024, 256 and 64 points; ``store/preaggregates.py`` describes the
+layout) in place of 0007's single 64-point row, so a 1,000-bucket chart of a long run reads about
+1,000 windows rather than a window per 64 points. An index of the blocks' bounds lets a chart find
+its blocks without reading their rows.
 
-The table is made again (without rowid on SQLite: rows kept in key order, a coarse level readable
-from the first bytes of a row) and filled from the full blocks stored before it, in one pass, each
-block decoded once. The block decoder and the level encoder are copied here as they were at this
+The table is made again (keyed level before block, without rowid on SQLite: a level's rows lie
+together) and filled from the full blocks stored before it, in one pass, each block decoded once. The block decoder and the level encoder are copied here as they were at this
 revision, so a later change of the live formats cannot change what this migration writes.
 
 Revision ID: 0009
@@ -27,7 +27,6 @@ depends_on = None
 _BATCH = 500
 _BLOCK_SIZE = 4096
 _LEVELS = (4096, 1024, 256, 64)
-_COLUMNS = ("w4096", "w1024", "w256", "w64")
 _KEYS = ("run_pk", "key_id", "segment", "block_no")
 
 
@@ -87,23 +86,26 @@ def _encode_level(steps: np.ndarray, values: np.ndarray, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _create(columns: list[sa.Column]) -> None:
+def _create(level: bool) -> None:
     op.create_table(
         "series_summaries",
         sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
         sa.Column("key_id", sa.Integer, primary_key=True),
+        *([sa.Column("level", sa.Integer, primary_key=True)] if level else []),
         sa.Column("segment", sa.Integer, primary_key=True),
         sa.Column("block_no", sa.Integer, primary_key=True),
-        *columns,
-        sqlite_with_rowid=False,
+        sa.Column("data", sa.LargeBinary, nullable=False),
+        **({"sqlite_with_rowid": False} if level else {}),
     )
 
 
 def upgrade() -> None:
     op.drop_table("series_summaries")
-    _create([sa.Column(name, sa.LargeBinary, nullable=False) for name in _COLUMNS])
+    _create(level=True)
+    op.create_index("series_blocks_bounds", "series_blocks",
+                    ["run_pk", "key_id", "segment", "block_no", "first_step", "last_step", "count"])
     blocks = sa.table("series_blocks", *(sa.column(name) for name in (*_KEYS, "count", "data")))
-    summaries = sa.table("series_summaries", *(sa.column(name) for name in (*_KEYS, *_COLUMNS)))
+    summaries = sa.table("series_summaries", *(sa.column(name) for name in (*_KEYS, "level", "data")))
     b = blocks.c
     order = (b.run_pk, b.key_id, b.segment, b.block_no)
     conn = op.get_bind()
@@ -118,13 +120,14 @@ def upgrade() -> None:
         rows = []
         for *keys, data in found:
             steps, values = _decode_block(bytes(data))
-            rows.append(dict(zip(_KEYS, keys)) | {name: _encode_level(steps, values, size)
-                                                   for name, size in zip(_COLUMNS, _LEVELS)})
+            rows += [dict(zip(_KEYS, keys)) | {"level": size, "data": _encode_level(steps, values, size)}
+                     for size in _LEVELS]
         conn.execute(summaries.insert(), rows)
         after = found[-1][:4]
 
 
 def downgrade() -> None:
     # 0007's layout, empty: charts of that revision decode a block without a summary
+    op.drop_index("series_blocks_bounds", "series_blocks")
     op.drop_table("series_summaries")
-    _create([sa.Column("data", sa.LargeBinary, nullable=False)])
+    _create(level=False)
