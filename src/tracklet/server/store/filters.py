@@ -16,7 +16,9 @@ A document is checked here, then translated to one SQL condition and one ORDER B
 table: the database filters, sorts and pages (``runs.list_runs``). JSON values are read with each
 backend's JSON functions: SQLite's ``json_type``/``json_extract``/``json_each`` on the config,
 summary and tags JSON text; PostgreSQL's ``jsonb_typeof``/``->``/``jsonb_array_elements`` on their
-``jsonb`` filter copies (``schema.runs``, written with them), parsed once when written.
+``jsonb`` filter copies (``schema.runs``, written with them), parsed once when written (the field
+values: ``filter_values``). On PostgreSQL an equality with plain values on config, summary or tags
+is a containment (``@>``), which a GIN index answers.
 Every condition is made definite (true or false, never SQL NULL), so ``$not``/``$nor``/``$ne`` of a
 missing value behave as in MongoDB.
 """
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import operator
 import re
 from collections.abc import Callable
@@ -36,17 +37,12 @@ import msgspec
 from sqlalchemy import (
     ColumnElement,
     Float,
-    Integer,
-    Numeric,
     String,
     and_,
     case,
-    cast,
-    exists,
     false,
     func,
     literal,
-    literal_column,
     not_,
     or_,
     select,
@@ -57,6 +53,8 @@ from sqlalchemy.sql import Select
 
 from tracklet.runlog.metrics import split_name
 from tracklet.server.errors import BadRequest
+from tracklet.server.store.filter_values import (NON_FINITE, Column, PostgresJson, SqliteJson, Value,
+                                                 containable)
 from tracklet.server.store.schema import runs
 
 FIELDS = ("config", "summary", "tags", "state", "group", "job_type", "name", "run_id", "created_at", "updated_at")
@@ -64,7 +62,6 @@ ALIASES = {"summary_metrics": "summary", "display_name": "name", "jobType": "job
            "createdAt": "created_at", "updatedAt": "updated_at"}
 NESTED = ("config", "summary")
 TIMES = ("created_at", "updated_at")
-NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 COMPARISONS = {"$gt": operator.gt, "$gte": operator.ge, "$lt": operator.lt, "$lte": operator.le}
 CRASH_AFTER_SECONDS = 300.0  # a running run not heard from for this long is reported as crashed
 
@@ -83,22 +80,22 @@ class Scope:
         self.paths: dict[tuple[str, ...], str] = {}  # the JSON values read, and their names in ``lateral``
         self.lateral: Any = None
 
-    def field(self, path: tuple[str, ...]) -> _Value:
+    def field(self, path: tuple[str, ...]) -> Value:
         head = path[0]
         if head in ("config", "summary", "tags"):
             if self.dialect == "sqlite":
                 # the JSON text itself, or its copy where it held U+0000 (runs.with_filter_copies)
-                value: _Value = _SqliteJson(func.coalesce(runs.c["filter_" + head], runs.c[head]), "$")
+                value: Value = SqliteJson(func.coalesce(runs.c["filter_" + head], runs.c[head]), "$")
                 for key in path[1:]:
                     value = value.child(key)
                 return value
             name = self.paths.setdefault(path, f"v{len(self.paths)}")
-            return _PostgresJson(self.lateral.c[name] if self.lateral is not None else _extract(path))
+            return PostgresJson(self.lateral.c[name] if self.lateral is not None else _extract(path))
         if head == "state":
-            return _Column(effective_state(self.now), numeric=False)
+            return Column(effective_state(self.now), numeric=False)
         if head in TIMES:
-            return _Column(runs.c[head], numeric=True)
-        return _Column(runs.c[head], numeric=False, optional=head != "run_id")
+            return Column(runs.c[head], numeric=True)
+        return Column(runs.c[head], numeric=False, optional=head != "run_id")
 
     def text(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         """Text compared by code point, as MongoDB (and Python) compare it, whatever the database's collation."""
@@ -184,225 +181,6 @@ def _sqlite_regexp(pattern: str, value: Any) -> bool:
     return isinstance(value, str) and _compiled(pattern).search(value) is not None
 
 
-# -- values: a field of a run, as SQL -------------------------------------------------------
-
-_INF = float("inf")
-
-
-class _Value:
-    """A field's value as SQL. ``kind`` tests its JSON kind: null, true, false, number, text, array, object."""
-
-    nests = False
-
-    def present(self) -> ColumnElement[bool]:
-        raise NotImplementedError
-
-    def kind(self, name: str) -> ColumnElement[bool]:
-        raise NotImplementedError
-
-    def text(self) -> ColumnElement[Any]:  # meaningful where kind("text")
-        raise NotImplementedError
-
-    def number(self) -> ColumnElement[Any]:  # meaningful where kind("number")
-        raise NotImplementedError
-
-    def child(self, key: str) -> _Value:
-        raise NotImplementedError
-
-    def item(self, index: int) -> _Value:
-        raise NotImplementedError
-
-    def size(self) -> ColumnElement[Any]:
-        raise NotImplementedError
-
-    def any_element(self, test: Callable[[_Value], ColumnElement[bool]]) -> ColumnElement[bool]:
-        """Whether the value is a list with an element passing ``test``."""
-        return false()
-
-    def bound(self, number: float) -> ColumnElement[Any]:
-        """A number to compare ``rank_number`` with."""
-        return literal(number, Float)
-
-    def equals(self, target: Any) -> ColumnElement[bool] | None:
-        """Equality with a plain value (text, boolean, number), done the backend's cheapest way; None: no such way."""
-        return None
-
-    def rank_number(self) -> ColumnElement[Any]:
-        """The number this value orders as ("Infinity"/"-Infinity" text too); NULL when it is none."""
-        special = [(and_(self.kind("text"), self.text() == name), literal(NON_FINITE[name], Float))
-                   for name in ("Infinity", "-Infinity")]
-        return case((self.kind("number"), self.number()), *special)
-
-    def rank_text(self) -> ColumnElement[Any]:
-        """The text this value orders as; NULL for numbers, "NaN"-like text and everything else."""
-        return case((and_(self.kind("text"), self.text().not_in(list(NON_FINITE))), self.text()))
-
-
-class _Column(_Value):
-    """A column of the runs table: always text or always a number; ``optional`` ones lack the field when empty."""
-
-    def __init__(self, column: ColumnElement[Any], numeric: bool, optional: bool = False) -> None:
-        self.column, self.numeric, self.optional = column, numeric, optional
-
-    def present(self) -> ColumnElement[bool]:
-        return and_(self.column.is_not(None), self.column != "") if self.optional else true()
-
-    def kind(self, name: str) -> ColumnElement[bool]:
-        return self.present() if name == ("number" if self.numeric else "text") else false()
-
-    def text(self) -> ColumnElement[Any]:
-        return self.column
-
-    def number(self) -> ColumnElement[Any]:
-        return self.column
-
-    def rank_number(self) -> ColumnElement[Any]:
-        if self.numeric:
-            return self.column
-        return case(*((and_(self.present(), self.column == name), literal(NON_FINITE[name], Float))
-                      for name in ("Infinity", "-Infinity")))
-
-    def rank_text(self) -> ColumnElement[Any]:
-        return literal(None, String) if self.numeric else super().rank_text()
-
-
-def _path_join(path: str | ColumnElement[Any], step: str) -> str | ColumnElement[Any]:
-    return path + step if isinstance(path, str) else path.concat(literal(step, String))
-
-
-_PLAIN_KEY = re.compile(r'[ !#-\[\]-~]*')  # printable ASCII but '"' and '\\': the same raw and decoded
-
-
-class _SqliteJson(_Value):
-    """A value inside a JSON document in SQLite, addressed by a JSON path (text, or an expression)."""
-
-    nests = True
-
-    def __init__(self, document: ColumnElement[Any], path: str | ColumnElement[Any],
-                 kind: ColumnElement[Any] | None = None, value: ColumnElement[Any] | None = None) -> None:
-        self.document, self.path = document, path
-        sql_path = literal(path, String) if isinstance(path, str) else path
-        self.type = func.json_type(document, sql_path) if kind is None else kind
-        self.value = func.json_extract(document, sql_path) if value is None else value
-
-    def present(self) -> ColumnElement[bool]:
-        return self.type.is_not(None)
-
-    def kind(self, name: str) -> ColumnElement[bool]:
-        return self.type.in_(["integer", "real"]) if name == "number" else self.type == name
-
-    def text(self) -> ColumnElement[Any]:
-        return self.value
-
-    def number(self) -> ColumnElement[Any]:
-        return self.value
-
-    def child(self, key: str) -> _Value:
-        if _PLAIN_KEY.fullmatch(key):
-            return _SqliteJson(self.document, _path_join(self.path, '."' + key + '"'))
-        # Other keys are stored escaped (json.dumps: "\u00e9"), and SQLite versions differ in how a path
-        # label meets escapes, or cannot hold '"' at all: find the member by its (decoded) key instead.
-        members = self._each()
-        member = lambda column: (select(column).where(self.kind("object"), members.c.key == key)  # noqa: E731
-                                 .correlate_except(members).scalar_subquery())
-        return _SqliteJson(member(members.c.value), "$", member(members.c.type), member(members.c.value))
-
-    def item(self, index: int) -> _Value:
-        return _SqliteJson(self.document, _path_join(self.path, f"[{index}]"))
-
-    def size(self) -> ColumnElement[Any]:
-        members = self._each()
-        return select(func.count()).select_from(members).correlate_except(members).scalar_subquery()
-
-    def any_element(self, test: Callable[[_Value], ColumnElement[bool]]) -> ColumnElement[bool]:
-        items = self._each()
-        element = _SqliteJson(self.document, items.c.fullkey, items.c.type, items.c.value)
-        return exists(select(literal(1)).select_from(items).where(self.kind("array"), test(element))
-                      .correlate_except(items))
-
-    def _each(self) -> Any:
-        path = literal(self.path, String) if isinstance(self.path, str) else self.path
-        return func.json_each(self.document, path).table_valued("key", "type", "value", "fullkey")
-
-
-class _PostgresJson(_Value):
-    """A value inside a JSON document in PostgreSQL, as a ``jsonb`` expression (SQL NULL when missing).
-
-    Numbers are read as ``numeric`` (what ``jsonb`` holds them as: a cast, no text in between) and
-    compared with ``numeric`` bounds, which order and equal as the floats they were written from."""
-
-    nests = True
-
-    def __init__(self, value: ColumnElement[Any]) -> None:
-        self.value = value
-        self.type = func.jsonb_typeof(value)
-
-    def _scalar(self) -> ColumnElement[Any]:
-        return self.value.op("#>>", return_type=String())(literal_column("'{}'::text[]"))
-
-    def present(self) -> ColumnElement[bool]:
-        return self.value.is_not(None)
-
-    def kind(self, name: str) -> ColumnElement[bool]:
-        if name in ("true", "false", "null"):
-            return _same_jsonb(self.value, literal_column(f"'{name}'::jsonb"))
-        return self.type == {"number": "number", "text": "string"}.get(name, name)
-
-    def text(self) -> ColumnElement[Any]:
-        return case((self.type == "string", self._scalar()))
-
-    def number(self) -> ColumnElement[Any]:
-        return case((self.type == "number", cast(self.value, Numeric)))  # the CASE guards the cast
-
-    def bound(self, number: float) -> ColumnElement[Any]:
-        return _numeric(number)
-
-    def equals(self, target: Any) -> ColumnElement[bool] | None:
-        # jsonb equality: false across kinds (a boolean is not 1), numbers compared as numeric
-        return _same_jsonb(self.value, literal(target, JSONB)) if _containable(target) else None
-
-    def rank_number(self) -> ColumnElement[Any]:
-        special = [(_same_jsonb(self.value, _JSONB_TEXT[name]), _numeric(NON_FINITE[name]))
-                   for name in ("Infinity", "-Infinity")]
-        return case((self.type == "number", cast(self.value, Numeric)), *special)
-
-    def rank_text(self) -> ColumnElement[Any]:
-        ordinary = and_(self.type == "string", *(not_(_same_jsonb(self.value, name)) for name in _JSONB_TEXT.values()))
-        return case((ordinary, self._scalar()))
-
-    def child(self, key: str) -> _Value:
-        return _PostgresJson(self.value.op("->")(literal(key, String)))
-
-    def item(self, index: int) -> _Value:
-        return _PostgresJson(self.value.op("->")(literal(index, Integer)))
-
-    def size(self) -> ColumnElement[Any]:
-        keys = func.jsonb_object_keys(case((self.type == "object", self.value))).column_valued()
-        return case((self.type == "array", func.jsonb_array_length(case((self.type == "array", self.value)))),
-                    else_=select(func.count(keys)).scalar_subquery())
-
-    def any_element(self, test: Callable[[_Value], ColumnElement[bool]]) -> ColumnElement[bool]:
-        # the CASE runs the subquery for lists only: started for every run, it was most of a filter's time
-        items = func.jsonb_array_elements(self.value).column_valued()
-        return case((self.type == "array", exists(select(items).where(test(_PostgresJson(items))))), else_=false())
-
-
-# "NaN", "Infinity", "-Infinity" as jsonb text
-_JSONB_TEXT: dict[str, ColumnElement[Any]] = {name: literal_column(f"'\"{name}\"'::jsonb") for name in NON_FINITE}
-
-
-def _same_jsonb(value: ColumnElement[Any], other: ColumnElement[Any]) -> ColumnElement[bool]:
-    """``jsonb`` equality, as a condition (SQLAlchemy's JSON type has no ``NOT`` of its own ``==``)."""
-    return value.op("=", is_comparison=True)(other)
-
-
-def _numeric(number: float) -> ColumnElement[Any]:
-    """``number`` as an exact ``numeric`` constant (from its shortest decimal form: a float parameter
-    would be rounded to 15 digits on its way to numeric)."""
-    text = "Infinity" if number == _INF else "-Infinity" if number == -_INF else repr(number)
-    return cast(literal(text, String), Numeric)
-
-
 # -- parsing -------------------------------------------------------------------------------
 
 
@@ -465,7 +243,7 @@ def _indexed(test: Condition, path: tuple[str, ...], value: Any) -> Condition:
         targets = value["$in"] if "$in" in value else [value["$eq"]]
     else:
         targets = [value]
-    if not isinstance(targets, list) or not targets or not all(_containable(t) for t in targets):
+    if not isinstance(targets, list) or not targets or not all(containable(t) for t in targets):
         return test
     documents: list[Any] = []
     for target in targets:
@@ -483,14 +261,6 @@ def _indexed(test: Condition, path: tuple[str, ...], value: Any) -> Condition:
     return condition
 
 
-def _containable(value: Any) -> bool:
-    """A value ``@>`` compares as equality does here: text, booleans, and numbers a float holds exactly
-    (``jsonb`` compares numbers as decimals; equality here compares them as floats)."""
-    if isinstance(value, (str, bool)):
-        return True
-    return isinstance(value, (int, float)) and math.isfinite(value) and abs(value) < 2**53
-
-
 def _field(name: Any, where: str) -> tuple[str, ...]:
     path = split_name(name) if isinstance(name, str) else ("",)
     head = ALIASES.get(path[0], path[0])
@@ -504,7 +274,7 @@ def _field(name: Any, where: str) -> tuple[str, ...]:
     return (head, *path[1:])
 
 
-Check = Callable[[_Value, Scope], ColumnElement[bool]]
+Check = Callable[[Value, Scope], ColumnElement[bool]]
 
 
 def _condition(value: Any, where: str, field: str) -> Check:
@@ -531,7 +301,7 @@ def _operator(op: str, arg: Any, siblings: dict[str, Any], where: str, field: st
             raise BadRequest(f"{where} needs a number or a string, got {_kind(arg)}")
         kind, limit = bound
 
-        def ordered(v: _Value, scope: Scope) -> ColumnElement[bool]:
+        def ordered(v: Value, scope: Scope) -> ColumnElement[bool]:
             if kind == 0:
                 return compare(v.rank_number(), v.bound(limit))
             return compare(scope.text(v.rank_text()), literal(limit, String))
@@ -585,7 +355,7 @@ def _regex(pattern: Any, options: Any, where: str) -> Check:
     python = f"(?{letters}){pattern}" if letters else pattern
     postgres = "(?" + "".join(c for c in letters if c in "ix") + _NEWLINE_MODES["m" in letters, "s" in letters] + ")"
 
-    def matches(v: _Value, scope: Scope) -> ColumnElement[bool]:
+    def matches(v: Value, scope: Scope) -> ColumnElement[bool]:
         if scope.dialect == "postgresql":
             return and_(v.kind("text"), v.text().op("~")(literal(postgres + pattern, String)))
         return and_(v.kind("text"), v.text().op("REGEXP")(literal(python, String)))
@@ -614,7 +384,7 @@ def _equals(target: Any) -> Check:
     return lambda v, scope: or_(_definite(_same(v, target)), v.any_element(lambda e: _definite(_same(e, target))))
 
 
-def _same(v: _Value, target: Any, nested: bool = False) -> ColumnElement[bool]:
+def _same(v: Value, target: Any, nested: bool = False) -> ColumnElement[bool]:
     """Equal; a boolean is not the number 1 (as in MongoDB), but inside a list or object Python's
     equality holds (True == 1), as it did when filters were evaluated in Python."""
     if target is None:
