@@ -133,7 +133,7 @@ def test_many_small_batches_are_merged_into_full_blocks(conn: Connection) -> Non
     assert len(rows) <= 2 + series.TAIL_BLOCKS
     summarized = conn.execute(select(schema.series_summaries.c.block_no).where(
         schema.series_summaries.c.run_pk == run, schema.series_summaries.c.key_id == 0)).scalars().all()
-    assert sorted(summarized) == [0, 1]
+    assert sorted(set(summarized)) == [0, 1]  # the full blocks have pre-aggregates
     steps, got = series.read(conn, run, "x", ALL)
     assert np.array_equal(steps, np.arange(10_000)) and np.array_equal(got, values)
     assert np.array_equal(series.read(conn, run, "y", ALL)[1], np.arange(0, 10_000, 3))

@@ -194,7 +194,7 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
             where = {"run_pk": run_pk, "key_id": key_id, "segment": segment, "block_no": start_no + i}
             new_rows.append(where | _block_row(block_steps, block_values))
             if len(block_steps) == BLOCK_SIZE:  # small blocks are merged soon: charts decode them
-                summaries.append(where | preaggregates.summary_columns(block_steps, block_values))
+                summaries += preaggregates.summary_rows(where, block_steps, block_values)
     conn.execute(insert(series_blocks), new_rows)
     if summaries:
         conn.execute(insert(series_summaries), summaries)
