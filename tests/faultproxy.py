@@ -170,7 +170,7 @@ class FaultProxy:
         try:
             await asyncio.gather(self._requests(client_reader, upstream, client, armed),
                                  self._answers(upstream_reader, client, upstream, armed))
-        except (ConnectionError, OSError):
+        except (ConnectionError, OSError, asyncio.IncompleteReadError):
             pass
         finally:
             self._connections.discard(entry)
@@ -211,18 +211,20 @@ class FaultProxy:
                 await client.drain()
                 continue
             await self._pause()
+            if fault is not None and fault.kind == "request" and fault.after_bytes <= length:
+                # the head goes on with the body's first bytes only: a server that answers before
+                # reading the body (a 401) must not get its answer through before the cut
+                upstream.write(head + await reader.readexactly(fault.after_bytes))
+                await upstream.drain()
+                self.faults_done += 1
+                _reset(client)
+                _reset(upstream)
+                return
             upstream.write(head)
             sent = 0
             while sent < length:
                 chunk = await reader.read(min(CHUNK, length - sent))
                 if not chunk:
-                    return
-                if fault is not None and fault.kind == "request" and sent + len(chunk) >= fault.after_bytes:
-                    upstream.write(chunk[:max(0, fault.after_bytes - sent)])
-                    await upstream.drain()
-                    self.faults_done += 1
-                    _reset(client)
-                    _reset(upstream)
                     return
                 await self._pause()
                 upstream.write(chunk)
