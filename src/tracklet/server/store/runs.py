@@ -377,26 +377,30 @@ def _collect(body: dict[str, Any], state: RunState, numeric: dict[str, tuple[lis
     points = dict(_leaves(data, ()))
     points.setdefault("_timestamp", timestamp)
     points["_runtime"] = state.runtime_at(timestamp)
-    for key, value in points.items():
+    for key, value in points.items():  # the per-point loop of ingest: kept lean
         if type(value) in (int, float):
-            steps, values = numeric.setdefault(key, ([], []))
-            if steps and steps[-1] == step:
-                values[-1] = value  # a later call at the same step replaces the value
+            column = numeric.get(key)
+            if column is None:
+                numeric[key] = ([step], [value])
+            elif column[0][-1] == step:
+                column[1][-1] = value  # a later call at the same step replaces the value
             else:
-                steps.append(step)
-                values.append(value)
-            objects.pop((step, key), None)
+                column[0].append(step)
+                column[1].append(value)
+            if objects:
+                objects.pop((step, key), None)
         else:
             objects[(step, key)] = msgpack.packb(value, use_bin_type=True)
 
 
 def _leaves(data: dict[str, Any], prefix: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
     for key, value in data.items():
-        path = prefix + (key,)
         if type(value) is dict and "_type" not in value:
-            yield from _leaves(value, path)
+            yield from _leaves(value, prefix + (key,))
+        elif prefix or "." in key:
+            yield join_path(prefix + (key,)), value
         else:
-            yield join_path(path), value
+            yield key, value  # a top-level name without dots is its own path
 
 
 # -- reading and editing ------------------------------------------------------------------
