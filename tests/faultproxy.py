@@ -48,6 +48,7 @@ class FaultProxy:
         self.fault: Fault | None = None
         self.faults_done = 0  # requests cut by a reset_request/reset_response fault so far
         self.requests_seen = 0  # requests whose head went through the proxy
+        self.request_lines: list[str] = []  # their request lines ("POST /api/v1/... HTTP/1.1"), in order
         self.refused = 0  # connections reset at once while cut
         self.swallowed = 0  # connections taken into the black hole
         self._matching = 0
@@ -200,6 +201,7 @@ class FaultProxy:
                     pass
                 return
             self.requests_seen += 1
+            self.request_lines.append(head.split(b"\r\n", 1)[0].decode("latin-1"))
             fault = self._fault_for(head)
             length = _content_length(head)
             if self._answer_busy(head):
