@@ -81,41 +81,9 @@ def load(url: str, runs: int, steps: int, kind: str) -> dict[str, Any]:
             print(f"  run {r + 1}/{runs} loaded ({time.perf_counter() - started:.0f} s)", file=sys.stderr, end="\r")
         print(file=sys.stderr)
         wall = time.perf_counter() - started
-        filled = complete_levels(store)
-        return {"load_s": wall, "points_per_s": runs * steps / wall, "levels_filled_by_bench": filled} | sizes(
-            store, url, runs * steps)
+        return {"load_s": wall, "points_per_s": runs * steps / wall} | sizes(store, url, runs * steps)
     finally:
         store.close()
-
-
-def complete_levels(store: Any) -> int:
-    """Summary rows of every level for full blocks that ``series.append`` left without (an append that
-    stores the finest level only: until it calls ``preaggregates.summary_rows``); how many blocks."""
-    from sqlalchemy import and_, insert, select
-
-    from tracklet.server.store import preaggregates, series
-    from tracklet.server.store.schema import series_blocks, series_summaries
-
-    sb, ss = series_blocks.c, series_summaries.c
-    added = 0
-    with store.transaction() as conn:
-        coarse = and_(ss.run_pk == sb.run_pk, ss.key_id == sb.key_id, ss.segment == sb.segment,
-                      ss.block_no == sb.block_no, ss.level == preaggregates.LEVELS[0])
-        missing = conn.execute(select(sb.run_pk, sb.key_id, sb.segment, sb.block_no, sb.data)
-                               .where(sb.count == series.BLOCK_SIZE, ~select(ss.level).where(coarse).exists())).all()
-        finest = select(ss.level).where(ss.run_pk == sb.run_pk, ss.key_id == sb.key_id, ss.segment == sb.segment,
-                                        ss.block_no == sb.block_no, ss.level == preaggregates.LEVELS[-1]).exists()
-        has_finest = {tuple(row) for row in conn.execute(select(sb.run_pk, sb.key_id, sb.segment, sb.block_no)
-                                                        .where(sb.count == series.BLOCK_SIZE, finest))}
-        for lo in range(0, len(missing), 500):  # the levels not there (adding, not replacing: no dead rows)
-            rows = []
-            for run_pk, key_id, segment, block_no, data in missing[lo : lo + 500]:
-                where = {"run_pk": run_pk, "key_id": key_id, "segment": segment, "block_no": block_no}
-                skip = preaggregates.LEVELS[-1] if (run_pk, key_id, segment, block_no) in has_finest else None
-                rows += [row for row in preaggregates.summary_rows(where, *series._decode(data)) if row["level"] != skip]
-            conn.execute(insert(series_summaries), rows)
-            added += len(missing[lo : lo + 500])
-    return added
 
 
 def sizes(store: Any, url: str, points: int) -> dict[str, Any]:

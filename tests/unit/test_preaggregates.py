@@ -10,7 +10,7 @@ from unittest.mock import patch
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, delete, event, insert, select
+from sqlalchemy import Connection, event, select
 
 from tests.unit.test_series import make_run, new_engine
 from tracklet.server.store import charts, preaggregates, schema, series
@@ -40,17 +40,6 @@ def same(a: np.ndarray, b: np.ndarray) -> bool:
     nan = np.isnan(a)
     return bool((nan == np.isnan(b)).all() and (a[~nan] == b[~nan]).all()
                 and (np.signbit(a[~nan]) == np.signbit(b[~nan])).all())
-
-
-def fill_summaries(conn: Connection) -> None:
-    """Every level's rows for every full block, as ``preaggregates.summary_rows`` gives them (what
-    ``series.append`` stores once it calls it; until then it stores the finest level only)."""
-    sb = schema.series_blocks.c
-    conn.execute(delete(schema.series_summaries))
-    for run_pk, key_id, segment, block_no, data in conn.execute(
-            select(sb.run_pk, sb.key_id, sb.segment, sb.block_no, sb.data).where(sb.count == series.BLOCK_SIZE)).all():
-        where = {"run_pk": run_pk, "key_id": key_id, "segment": segment, "block_no": block_no}
-        conn.execute(insert(schema.series_summaries), preaggregates.summary_rows(where, *series._decode(data)))
 
 
 def reference(conn: Connection, key: str, visible: dict[int, int | None], buckets: int, min_step: int | None,
@@ -140,7 +129,6 @@ def test_charts_from_preaggregates_equal_the_m4_of_the_points(segments, limits, 
             for start, regular, points in calls:
                 steps = start + np.cumsum([1 if regular else gap for gap, _ in points])
                 series.append(conn, 1, segment, {"x": (steps, [v for _, v in points])})
-        fill_summaries(conn)
         visible = {segment: limits[segment] for segment in range(len(segments))}
         min_step, max_step = window or (None, None)
         level = (*levels, 1)[pick]
@@ -175,9 +163,9 @@ def test_a_chart_of_full_blocks_reads_one_level_and_no_points() -> None:
         values = np.sin(steps / 1000.0)
         values[70_001] = 9.0
         series.append(conn, 1, 0, {"x": (steps, values)})
-        fill_summaries(conn)
-        ss = schema.series_summaries.c
-        assert conn.execute(select(ss.block_no).where(ss.level == 1024)).scalars().all() == list(range(40))
+        ss = schema.series_summaries.c  # every full block has its rows of every level
+        stored = conn.execute(select(ss.level, ss.block_no).order_by(ss.level, ss.block_no)).all()
+        assert stored == [(size, no) for size in sorted(preaggregates.LEVELS) for no in range(40)]
         decoded: list[int] = []
         statements: list[str] = []
         real = series._decode

@@ -167,13 +167,6 @@ def summary_rows(where: dict[str, int], steps: np.ndarray, values: np.ndarray) -
     return [where | {"level": size, "data": encode_level(steps, values, size)} for size in LEVELS]
 
 
-def summary_columns(steps: np.ndarray, values: np.ndarray) -> dict[str, object]:
-    """Interim, for a ``series.append`` that stores one row per full block: the finest level's row
-    (beside the key columns). Charts decode blocks whose level they need is missing; ``summary_rows``
-    gives every level."""
-    return {"level": LEVELS[-1], "data": encode_level(steps, values, LEVELS[-1])}
-
-
 def decode_level(data: list[bytes], first_steps: np.ndarray, last_steps: np.ndarray, count: int, size: int,
                  as_float: bool) -> tuple[Windows, np.ndarray]:
     """The windows of several blocks of ``count`` points each at one level, in order, in one pass per layout,
