@@ -233,6 +233,8 @@ def test_a_schema_from_a_newer_tracklet_is_refused(store_url: str) -> None:
 
 def test_the_migrated_schema_matches_schema_py(store: Store) -> None:
     def include(item: Any, name: str | None, kind: str, reflected: bool, compare_to: Any) -> bool:
+        if kind == "table" and (name or "").startswith("series_summaries_"):
+            return False  # PostgreSQL's partitions of series_summaries, one per level (migration 0009)
         return not (kind == "index" and name in POSTGRESQL_ONLY_INDEXES and store.engine.dialect.name != "postgresql")
 
     with store.read() as conn:
