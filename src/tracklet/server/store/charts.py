@@ -12,7 +12,7 @@ step of its first window. So a chart has at most ``buckets`` buckets (about that
 spike is never lost, and the points are drawn at their own steps.
 
 Full blocks are then never decoded: their windows at level L are read from ``series_summaries``
-(one column per level), about ``buckets`` rows' worth per run. Decoding a block and windowing its
+(one row per block and level), about ``buckets`` windows per run. Decoding a block and windowing its
 points gives the same answer bit for bit (``tests/unit/test_preaggregates.py``), so a block whose
 summary is missing, or unusable (int64 values of a key that later turned float, beyond 2^53), is
 decoded. Where segments overlap (``read`` lets the later one win a step) the chart is the M4 of
@@ -37,7 +37,6 @@ from tracklet.server.store import preaggregates, series
 from tracklet.server.store.schema import series_blocks, series_keys, series_summaries
 
 Columns = dict[str, np.ndarray]
-_EXACT_FLOAT = 2**53  # int64 values below this convert to float64 without two becoming equal
 _CHUNK = 1000  # blocks named in one query (SQL parameter limits)
 
 
@@ -67,7 +66,7 @@ class _Run:
     def __init__(self, pk: int, rows: Sequence[Any], visible_until: series.Visibility, min_step: int | None,
                  max_step: int | None) -> None:
         self.pk = pk
-        self.overlap = False
+        self.by_points = False
         columns = list(zip(*rows)) if rows else [()] * 8
         self.integer = bool(columns[1][0]) if rows else False
         key_id, segment, block_no, first, last, n = (np.array(c, np.int64) for c in columns[2:8])
@@ -91,7 +90,7 @@ class _Run:
         if not len(self.a) or (self.a > self.b).any() or (self.b[:-1] >= self.a[1:]).any():
             # nothing in view (read() knows the key's type), an empty range, or segments that overlap
             # (read() lets the later one win a step)
-            self.overlap = True
+            self.by_points = True
         self.level = 1
         self.full = np.zeros(len(self.a), bool)  # wholly visible full blocks: cut into windows
         self.found = np.zeros(len(self.a), bool)  # ... whose summary was read
@@ -99,7 +98,7 @@ class _Run:
         self.points: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def plan(self, buckets: int, level: int | None) -> None:
-        if self.overlap or int(self.n.sum()) <= buckets:
+        if self.by_points or int(self.n.sum()) <= buckets:
             return  # level 1: every point on its own
         if level is None:  # the visible points, about: a cut block counts for the share of its steps in view
             estimate = float((self.n * (self.b - self.a + 1) / (self.last - self.first + 1)).sum())
@@ -137,7 +136,7 @@ class _Run:
 
 
 class _Reread(Exception):
-    pass
+    """Fewer points in view than buckets after all: each is its own bucket, so they are read."""
 
 
 def downsampled_runs(
@@ -176,7 +175,7 @@ def downsampled_runs(
 
     answers = []
     for plan, (pk, visible) in zip(plans, runs):
-        if plan.overlap:
+        if plan.by_points:
             answers.append(_from_points(conn, pk, key, visible, buckets, min_step, max_step))
             continue
         try:
@@ -256,7 +255,7 @@ def _fetch(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
 def _read_points(conn: Connection, plans: list[_Run]) -> None:
     """The visible points of every block of the plans that no summary stands for (one query per chunk)."""
     sb = series_blocks.c
-    todo = [(plan, i) for plan in plans if not plan.overlap for i in np.flatnonzero(~plan.found).tolist()]
+    todo = [(plan, i) for plan in plans if not plan.by_points for i in np.flatnonzero(~plan.found).tolist()]
     for lo in range(0, len(todo), _CHUNK):
         chunk = todo[lo : lo + _CHUNK]
         names = {(plan.pk, int(plan.key_id[i]), int(plan.segment[i]), int(plan.block_no[i])): (plan, i)

@@ -5,8 +5,10 @@ layout) in place of 0007's single 64-point row, so a 1,000-bucket chart of a lon
 its blocks without reading their rows.
 
 The table is made again (keyed level before block; a level's rows lie together: on SQLite the
-table is without rowid, on PostgreSQL each level is a partition) and filled from the full blocks stored before it, in one pass, each block decoded once. The block decoder and the level encoder are copied here as they were at this
-revision, so a later change of the live formats cannot change what this migration writes.
+table is without rowid, on PostgreSQL each level is a partition) and filled from the full blocks
+stored before it, in one pass, each block decoded once. The block decoder and the level encoder
+are copied here as they were at this revision, so a later change of the live formats cannot
+change what this migration writes.
 
 Revision ID: 0009
 Revises: 0008
@@ -14,6 +16,7 @@ Revises: 0008
 
 import struct
 import zlib
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -87,6 +90,7 @@ def _encode_level(steps: np.ndarray, values: np.ndarray, size: int) -> bytes:
 
 
 def _create(level: bool) -> None:
+    options: dict[str, Any] = {"sqlite_with_rowid": False, "postgresql_partition_by": "LIST (level)"} if level else {}
     op.create_table(
         "series_summaries",
         sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
@@ -95,7 +99,7 @@ def _create(level: bool) -> None:
         sa.Column("segment", sa.Integer, primary_key=True),
         sa.Column("block_no", sa.Integer, primary_key=True),
         sa.Column("data", sa.LargeBinary, nullable=False),
-        **({"sqlite_with_rowid": False, "postgresql_partition_by": "LIST (level)"} if level else {}),
+        **options,
     )
     if level and op.get_bind().dialect.name == "postgresql":
         # a partition (a heap of its own) per level: a chart's rows lie together, not between the other
