@@ -829,6 +829,16 @@ def test_pages_of_a_filtered_listing(store: Store, ref: runs.RunRef) -> None:
     assert listed(store, ref, {"summary.loss": {"$gte": 0.5}}, "summary.loss", limit=100, offset=5) == ["s10", "s11"]
 
 
+def test_a_listing_read_by_key_in_several_parts_keeps_its_order(store: Store, ref: runs.RunRef,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    summaries(store, ref, [{"loss": (i * 7) % 10} for i in range(10)])
+    whole = listed(store, ref, None, "summary.loss")
+    monkeypatch.setattr(runs, "_ROWS_BY_KEY", 3)  # the page's rows read 3 keys at a time
+    assert listed(store, ref, None, "summary.loss") == whole == ["s0", "s3", "s6", "s9", "s2", "s5", "s8", "s1",
+                                                                  "s4", "s7"]
+    assert listed(store, ref, None, "-summary.loss", limit=7, offset=2) == whole[::-1][2:9]
+
+
 def test_workspace_layouts_are_saved_per_project(store: Store, ref: runs.RunRef) -> None:
     from tracklet.protocol import PanelSize, SectionLayout, WorkspaceLayout
     from tracklet.server.store import workspaces

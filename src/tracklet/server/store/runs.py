@@ -408,6 +408,7 @@ def _leaves(data: dict[str, Any], prefix: tuple[str, ...]) -> Iterator[tuple[str
 
 # What a listing shows of a run: everything but the replay state (large, and only ingest needs it).
 _LISTED = [c for c in _STORED if c.name != "replay_state"]
+_ROWS_BY_KEY = 10_000  # keys a listing's second step asks for at once (SQLite limits a statement's parameters)
 
 
 def list_runs(conn: Connection, ref: RunRef, updated_after: float | None = None,
@@ -425,6 +426,7 @@ def list_runs(conn: Connection, ref: RunRef, updated_after: float | None = None,
     if pid is None:
         return []
     now = time.time() if now is None else now
+    postgresql = conn.dialect.name == "postgresql"
     query = select(runs.c.pk).where(runs.c.project_id == pid)
     if updated_after is not None:
         query = query.where(or_(runs.c.updated_at > updated_after, runs.c.state == "running"))
@@ -432,12 +434,12 @@ def list_runs(conn: Connection, ref: RunRef, updated_after: float | None = None,
     query = filters.apply(query, condition or filters.parse_filter(None), order or (("created_at",), False),
                           conn.dialect.name, now)
     page = list(conn.execute(query.limit(limit).offset(offset or None)).scalars())
-    if not page:
-        return []
-    # PostgreSQL: one array parameter (= ANY), not a thousand (IN), to send and plan
-    postgresql = conn.dialect.name == "postgresql"
-    wanted = runs.c.pk == any_(literal(page, ARRAY(Integer))) if postgresql else runs.c.pk.in_(page)
-    found = {row.pk: row for row in conn.execute(select(*_LISTED).where(wanted))}
+    found: dict[int, Row[Any]] = {}
+    for start in range(0, len(page), _ROWS_BY_KEY):
+        keys = page[start:start + _ROWS_BY_KEY]
+        # PostgreSQL: one array parameter (= ANY), not a thousand (IN), to send and plan
+        wanted = runs.c.pk == any_(literal(keys, ARRAY(Integer))) if postgresql else runs.c.pk.in_(keys)
+        found.update((row.pk, row) for row in conn.execute(select(*_LISTED).where(wanted)))
     return [found[pk] for pk in page if pk in found]  # (a run deleted in between is left out)
 
 
