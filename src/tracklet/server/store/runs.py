@@ -419,21 +419,26 @@ def list_runs(conn: Connection, ref: RunRef, updated_after: float | None = None,
     ``updated_after``, only those changed since then and those still running (whose state may turn
     to crashed without a write).
 
-    Two steps: the page's keys (filtered, sorted and cut by the database, which carries only the
-    key and the sort values through the sort), then the page's rows by key: the runs' large columns
-    are read for the page only."""
+    Ordered by a config or summary value, in two steps: the page's keys (filtered, sorted and cut
+    by the database, which carries only the key and the sort values through the sort), then the
+    page's rows by key, so the runs' large columns are read for the page only. Ordered by a time,
+    in one: the database walks its index in that order and stops at the page's end."""
     pid = project_id(conn, ref.entity_id, ref.project, create=False)
     if pid is None:
         return []
     now = time.time() if now is None else now
-    postgresql = conn.dialect.name == "postgresql"
-    query = select(runs.c.pk).where(runs.c.project_id == pid)
+    order = order or (("created_at",), False)
+    by_key = order[0][0] not in filters.TIMES
+    query = select(*([runs.c.pk] if by_key else _LISTED)).where(runs.c.project_id == pid)
     if updated_after is not None:
         query = query.where(or_(runs.c.updated_at > updated_after, runs.c.state == "running"))
     filters.prepare(conn)
-    query = filters.apply(query, condition or filters.parse_filter(None), order or (("created_at",), False),
-                          conn.dialect.name, now)
-    page = list(conn.execute(query.limit(limit).offset(offset or None)).scalars())
+    query = filters.apply(query, condition or filters.parse_filter(None), order, conn.dialect.name, now)
+    query = query.limit(limit).offset(offset or None)
+    if not by_key:
+        return list(conn.execute(query).all())
+    page = list(conn.execute(query).scalars())
+    postgresql = conn.dialect.name == "postgresql"
     found: dict[int, Row[Any]] = {}
     for start in range(0, len(page), _ROWS_BY_KEY):
         keys = page[start:start + _ROWS_BY_KEY]
