@@ -38,6 +38,17 @@ def test_a_saved_layout_is_read_back_by_another_client(project: ServerProcess) -
     assert read["density"] == "large" and read["sidebar_collapsed"] is True
     assert read["sections"]["train"] == document["sections"]["train"]
     assert read["sections"][""] == {"order": ["lr"]}
+    # media panels' sections, apart from the chart sections of the same prefix
+    with api(project) as client:
+        media = {"sections": {"samples": {"order": ["samples/x"]},
+                              "_media:samples": {"order": ["samples/b", "samples/x"],
+                                                 "sizes": {"samples/x": {"columns": 3, "height": 400}}},
+                              "_media:": {"sizes": {"predictions": {"columns": 1}}}}}
+        assert client.put(LAYOUT, json=media).status_code == 200
+        sections = client.get(LAYOUT).json()["sections"]
+    assert sections["_media:samples"] == media["sections"]["_media:samples"]
+    assert sections["samples"] == {"order": ["samples/x"]}
+    assert sections["_media:"] == {"sizes": {"predictions": {}}}  # one column: the default, left out
     # a save replaces the whole document
     with api(project) as client:
         assert client.put(LAYOUT, json={"density": "compact"}).status_code == 200
@@ -54,6 +65,7 @@ def test_a_saved_layout_is_read_back_by_another_client(project: ServerProcess) -
     ({"sections": {"train": {"order": ["a", "a"]}}}, "sections['train'].order"),
     ({"sections": {f"s{i}": {"order": [f"k{j}" for j in range(900)]} for i in range(6)}}, "'sections'"),
     ({"sidebar_collapsed": "yes"}, "$.sidebar_collapsed"),
+    ({"sections": {"_other": {"order": ["a"]}}}, "'_other': a section name starting with '_' is reserved"),
 ])
 def test_bad_documents_are_refused_naming_the_field(project: ServerProcess, document: dict, field: str) -> None:
     with api(project) as client:

@@ -336,7 +336,10 @@ MAX_LAYOUT_SECTIONS = 200
 MAX_SECTION_PANELS = 1000
 MAX_LAYOUT_PANELS = 5000  # order and sizes entries of every section together
 MAX_LAYOUT_BYTES = 256 * 1024
-LayoutName = Annotated[str, msgspec.Meta(max_length=512)]  # a section name or a metric key
+LayoutName = Annotated[str, msgspec.Meta(max_length=512)]  # a section name or a panel's key
+# Media panels' sections are named this + their key prefix ("_media:samples"); chart sections are their
+# keys' prefix, never starting with "_" (such keys are internal, with no panel). Other "_" names are refused.
+MEDIA_SECTION_PREFIX = "_media:"
 
 
 class PanelSize(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -356,8 +359,9 @@ class SectionLayout(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, om
 class WorkspaceLayout(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """A project's workspace layout, shared by everyone who sees the project (``GET``/``PUT
     /projects/{entity}/{project}/workspace``). ``density`` sets how wide a grid column is at least
-    (compact, comfortable, large) and the panels' default height; ``sections`` by name ("" for keys
-    without a prefix)."""
+    (compact, comfortable, large) and the panels' default height; ``sections`` by name: a chart
+    section is its metric keys' prefix ("" for keys without one), a media section is
+    ``"_media:"`` + its media keys' prefix (``MEDIA_SECTION_PREFIX``; other names starting with "_" are refused)."""
 
     density: Literal["compact", "comfortable", "large"] = "comfortable"
     sidebar_collapsed: bool = False

@@ -287,7 +287,7 @@ export interface Viewer {
   local_folder?: string | null;
 }
 
-/** A project's workspace layout, shared by everyone who sees the project (``GET``/``PUT /projects/{entity}/{project}/workspace``). ``density`` sets how wide a grid column is at least (compact, comfortable, large) and the panels' default height; ``sections`` by name ("" for keys without a prefix). */
+/** A project's workspace layout, shared by everyone who sees the project (``GET``/``PUT /projects/{entity}/{project}/workspace``). ``density`` sets how wide a grid column is at least (compact, comfortable, large) and the panels' default height; ``sections`` by name: a chart section is its metric keys' prefix ("" for keys without one), a media section is ``"_media:"`` + its media keys' prefix (``MEDIA_SECTION_PREFIX``; other names starting with "_" are refused). */
 export interface WorkspaceLayout {
   density?: "comfortable" | "compact" | "large";
   sidebar_collapsed?: boolean;

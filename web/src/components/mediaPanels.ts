@@ -3,6 +3,10 @@
 // key for every shown run in one request, only once it is near the viewport: data-state is "idle"
 // until then, then "loading", "ready" or "error". While runs log, a drawn panel fetches only the steps
 // after those it holds, for the runs that logged; files not uploaded yet are asked again on retry().
+// They sit in the same grid as the chart panels (./panelGrid.ts): reordered and resized per section, their
+// order and sizes saved in the same workspace layout under their own section names (mediaSection). A panel
+// never resized is as tall as its content; one given a height fits its content to it: images scale to it,
+// the step slider stays above what scrolls, tables and many runs scroll.
 
 import { MediaFiles, mediaOf } from "../api/media";
 import type { Api } from "../api/client";
@@ -15,10 +19,12 @@ import { appendLogged, lastLoggedStep } from "../media/steps";
 import { tableRenderer } from "../media/tableView";
 import type { Logged, MediaType } from "../media/types";
 import type { MediaView } from "../media/view";
-import { panelMatches } from "../lib/panelKeys";
+import { emptyLayout, type Layout, MAX_PANEL_COLUMNS, mediaSection } from "../lib/layout";
+import { panelMatches, sectionOf } from "../lib/panelKeys";
 import { h, message } from "./dom";
 import { nearViewport } from "./lazy";
 import { onPageLeft } from "./pageLeft";
+import { type Geometry, panelGrid } from "./panelGrid";
 
 export interface MediaPanelsOptions {
   api: Api;
@@ -28,6 +34,11 @@ export interface MediaPanelsOptions {
   colorOf(run: RunInfo): string;
   /** Called when the panels go from none to some or back (the page shows their heading only then). */
   onAny?(any: boolean): void;
+  /** The workspace's layout (default: the default one, and no layout controls). */
+  layout?: Layout;
+  /** Called with the layout after each change made here (order, sizes): with it, panels can be
+   *  reordered and resized. */
+  onLayout?(layout: Layout): void;
 }
 
 export interface MediaPanels {
@@ -42,6 +53,8 @@ export interface MediaPanels {
   follow(changed: readonly RunInfo[]): void;
   /** Fetch again the files that were not uploaded yet (called on each live poll). */
   retry(): void;
+  /** The layout changed elsewhere (the chart panels', the density): take it. */
+  setLayout(layout: Layout): void;
 }
 
 /** The most runs a media panel shows side by side: each run is a cell of images or a player. */
@@ -64,10 +77,20 @@ interface MediaPanel {
   requests: number;
   /** Runs that logged while a fetch was in flight: followed once it lands. */
   behind: Map<string, RunInfo>;
+  /** Its section (key prefix), and its size in the grid (what its content is fitted to). */
+  section: string;
+  geometry: Geometry | null;
 }
 
-/** Tables and HTML are wide: they take a whole row of the grid. */
+/** Tables and HTML are wide: unless resized they take the widest span (the whole row of most grids). */
 const WIDE: readonly MediaType[] = ["table-file", "html-file"];
+/** A media panel's padding and border (styles.css .chart-panel): its content is this much narrower. */
+const PANEL_CHROME = 26;
+/** In a panel given a height: the room above an image (step slider, run label) and below it (caption, note). */
+const IMAGE_CHROME = 76;
+/** A histogram's heat map: its height in a panel never resized, and its least. */
+const HEAT_MAP_HEIGHT = 160;
+const MIN_HEAT_MAP_HEIGHT = 60;
 
 export function mediaPanelsView(options: MediaPanelsOptions): MediaPanels {
   const files = new MediaFiles(options.api, options.entity, options.project);
@@ -86,9 +109,43 @@ export function mediaPanelsView(options: MediaPanelsOptions): MediaPanels {
   const element = h("section", { class: "panels media-panels", "data-testid": "media-panels" }, capNote, body);
   // Another page: the panels' object URLs go, and no fetch still in flight draws.
   onPageLeft(element, () => { for (const panel of [...panels.values()]) drop(panel); });
+  const grid = panelGrid({
+    body, layout: options.layout ?? emptyLayout(), onLayout: options.onLayout, layoutSection: mediaSection,
+    gridTestId: "media-grid", chrome: PANEL_CHROME,
+    defaultSize: (key) => WIDE.includes(panels.get(key)?.type ?? "histogram")
+      ? { columns: MAX_PANEL_COLUMNS, height: null } : { columns: 1, height: null },
+    defaultHeight: () => null, // as tall as what it shows
+    contentHeight: (key) => Math.round(panels.get(key)?.view.element.getBoundingClientRect().height ?? 0),
+    sized: (key, geometry) => { const panel = panels.get(key); if (panel) sized(panel, geometry); },
+  });
 
-  function viewFor(type: MediaType, panelElement: () => HTMLElement): MediaView {
-    if (type === "histogram") return histogramView(() => Math.max(240, (panelElement().clientWidth || 560) - 26));
+  /** Fits a panel's content to its size: with a height, the view is that tall (its cells scroll, images
+   *  are at most as tall as the room left); a histogram's heat maps are drawn again at a new size. */
+  function sized(panel: MediaPanel, geometry: Geometry): void {
+    const before = panel.geometry;
+    panel.geometry = geometry;
+    const { height } = geometry;
+    panel.element.classList.toggle("sized", height !== null);
+    panel.view.element.style.height = height === null ? "" : `${height}px`;
+    if (height === null) panel.element.style.removeProperty("--media-image-height");
+    else panel.element.style.setProperty("--media-image-height", `${Math.max(32, height - IMAGE_CHROME)}px`);
+    const redraw = panel.type === "histogram" && panel.held !== null && before !== null
+      && (Math.abs(before.width - geometry.width) > 8 || before.height !== height);
+    if (redraw) show(panel);
+  }
+
+  /** A histogram panel's heat map height for `count` runs: stacked, they share a panel given a height. */
+  function heatMapHeight(panel: MediaPanel, count: number): number {
+    const height = panel.geometry?.height ?? null;
+    if (height === null) return HEAT_MAP_HEIGHT;
+    return Math.max(MIN_HEAT_MAP_HEIGHT, Math.floor(height / Math.max(1, count)) - 44);
+  }
+
+  function viewFor(type: MediaType, panel: () => MediaPanel): MediaView {
+    if (type === "histogram") {
+      return histogramView(() => Math.max(240, panel().geometry?.width ?? 534),
+                           (count) => heatMapHeight(panel(), count));
+    }
     if (type === "table-file") return steppedView(tableRenderer(files));
     return steppedView(cellRenderer(files));
   }
@@ -100,11 +157,12 @@ export function mediaPanelsView(options: MediaPanelsOptions): MediaPanels {
                                "data-testid": "media-panel", "data-key": key, "data-type": type, "data-state": "idle",
                                "data-requests": 0 },
       h("div", { class: "media-title" }, key, " ", h("span", { class: "kind" }, mediaLabel(type))), empty);
-    const panel: MediaPanel = { key, type, element, empty, view: viewFor(type, () => element), held: null,
+    const panel: MediaPanel = { key, type, element, empty, view: viewFor(type, () => panel), held: null,
                                 near: !lazy.lazy, fetched: false, stale: false, loading: 0, generation: 0,
-                                requests: 0, behind: new Map() };
+                                requests: 0, behind: new Map(), section: sectionOf(key), geometry: null };
     element.append(panel.view.element);
     byElement.set(element, panel);
+    grid.add(key, panel.section, element);
     return panel;
   }
 
@@ -113,6 +171,7 @@ export function mediaPanelsView(options: MediaPanelsOptions): MediaPanels {
     panel.view.destroy();
     lazy.unobserve(panel.element);
     byElement.delete(panel.element);
+    grid.remove(panel.key);
     panels.delete(panel.key);
   }
 
@@ -218,12 +277,14 @@ export function mediaPanelsView(options: MediaPanelsOptions): MediaPanels {
     }
   }
 
-  function layout(): void {
+  function build(): void {
     const keys = [...panels.values()].map((p) => ({ key: p.key, type: p.type }));
+    grid.clear();
     body.replaceChildren(...mediaSections(keys).map((section) =>
       h("details", { open: true, class: "panel-section", "data-testid": "media-section", "data-section": section.name },
         h("summary", {}, h("span", { class: "section-name" }, section.name || "Other"), ` (${section.keys.length})`),
-        h("div", { class: "panel-grid" }, section.keys.map((k) => panels.get(k)!.element)))));
+        grid.grid(section.name, section.keys))));
+    grid.apply();
     applySearch();
   }
 
@@ -241,7 +302,7 @@ export function mediaPanelsView(options: MediaPanelsOptions): MediaPanels {
       }
       const fresh = next.filter((k) => !panels.has(k.key));
       for (const { key, type } of fresh) panels.set(key, makePanel(key, type));
-      if (fresh.length || changed) layout();
+      if (fresh.length || changed) build();
       for (const { key } of fresh) lazy.observe(panels.get(key)!.element);
       if (!lazy.lazy) for (const { key } of fresh) void load(panels.get(key)!);
       if (wasAny !== panels.size > 0) options.onAny?.(panels.size > 0);
@@ -269,6 +330,9 @@ export function mediaPanelsView(options: MediaPanelsOptions): MediaPanels {
     },
     retry(): void {
       for (const panel of panels.values()) if (panel.fetched) panel.view.retry();
+    },
+    setLayout(next: Layout): void {
+      grid.setLayout(next);
     },
   };
 }

@@ -5,8 +5,8 @@
 // Refreshes (runs shown, x axis) fetch again only panels already drawn; those out of view are marked
 // stale and fetched when they come back into view. While runs log, a drawn panel fetches only the
 // steps after those it holds, for the runs that changed (../charts/live.ts).
-// Panels sit in a grid of as many columns as fit the width at the layout's density; in the workspace
-// they can be reordered and resized per section (./panelLayout.ts), and the layout is saved by the page.
+// Panels sit in a grid of as many columns as fit the width at the layout's density (./panelGrid.ts); in
+// the workspace they can be reordered and resized per section, and the layout is saved by the page.
 // A chart is as wide in pixels as its panel, and asks for that many buckets.
 
 import type uPlot from "uplot";
@@ -20,17 +20,13 @@ import { appendTail, lastStepOf, needsRebucketing, rewound } from "../charts/liv
 import { alignM4 } from "../charts/m4";
 import { DEFAULT_X, mapToX, panelX, RELATIVE_TIME, STEP, WALL_TIME, xLabel, type XKey } from "../charts/xaxis";
 import { seriesRequest, stepRange, type XRange } from "../charts/zoom";
-import {
-  DENSITIES, type Density, emptyLayout, fitColumns, type Layout, MAX_PANEL_COLUMNS, moveBy, moveTo, orderKeys,
-  sizeOf, snapHeight, spanFor, spanWidth, HEIGHT_STEP, withOrder, withSection,
-} from "../lib/layout";
+import { DENSITIES, type Density, emptyLayout, type Layout } from "../lib/layout";
 import { isHidden } from "../lib/metricDefinitions";
 import { panelMatches, sectionKeys, sectionOf } from "../lib/panelKeys";
 import { groupRuns } from "../lib/runColumns";
 import { h, message } from "./dom";
 import { nearViewport } from "./lazy";
-import { onPageLeft } from "./pageLeft";
-import { attachPanelControls, type DragState } from "./panelLayout";
+import { panelGrid } from "./panelGrid";
 
 export interface PanelsOptions {
   api: Api;
@@ -64,6 +60,8 @@ export interface Panels {
   setGroup(by: string | null): void;
   /** Runs logged more: each drawn panel fetches the steps after those it holds, for these runs only. */
   follow(changed: readonly RunInfo[]): void;
+  /** The layout changed elsewhere (the media panels'): take it. */
+  setLayout(layout: Layout): void;
 }
 
 interface Panel {
@@ -119,11 +117,7 @@ export function panelsView(options: PanelsOptions): Panels {
   let groupBy: string | null = null;
   const panels = new Map<string, Panel>();
   const byElement = new Map<Element, Panel>();
-  let layout = options.layout ?? emptyLayout();
   const editable = options.onLayout !== undefined;
-  const grids = new Map<string, HTMLElement>();
-  const drag: DragState = { key: null };
-  let measured = 0; // the grid's width in pixels, once in the document
   const lazy = nearViewport((el, near) => {
     const panel = byElement.get(el);
     if (!panel) return;
@@ -179,10 +173,10 @@ export function panelsView(options: PanelsOptions): Panels {
   });
   const densitySelect = h("select", { "data-testid": "density", "aria-label": "Panel size" },
     (Object.keys(DENSITIES) as Density[]).map((d) => h("option", { value: d }, DENSITIES[d].label)));
-  densitySelect.value = layout.density;
   densitySelect.addEventListener("change", () => {
-    layout = { ...layout, density: densitySelect.value as Density };
-    changed();
+    const next = { ...grid.layout(), density: densitySelect.value as Density };
+    grid.setLayout(next);
+    options.onLayout?.(next);
   });
   const body = h("div", { class: "sections" });
   const capNote = h("p", { class: "note", "data-testid": "runs-capped", hidden: true });
@@ -194,47 +188,23 @@ export function panelsView(options: PanelsOptions): Panels {
       editable && h("label", {}, "Panels ", densitySelect)),
     capNote, body);
 
-  // The grid follows the width it is given (window, sidebar): columns, panel widths and buckets.
-  const resizes = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => applyGrid());
-  resizes?.observe(body);
-  onPageLeft(element, () => resizes?.disconnect());
+  const grid = panelGrid({
+    body, layout: options.layout ?? emptyLayout(), onLayout: options.onLayout, layoutSection: (prefix) => prefix,
+    gridTestId: "panel-grid", chrome: PANEL_CHROME,
+    defaultHeight: (density) => DENSITIES[density].height,
+    contentHeight: () => DENSITIES[grid.layout().density].height, // never asked: a chart always has a height
+    sized: (key, { width, height }) => { const panel = panels.get(key); if (panel) sized(panel, width, height!); },
+  });
+  densitySelect.value = grid.layout().density;
 
-  /** The grid's width: measured when in the document, else the last measure or a guess. */
-  function gridWidth(): number {
-    measured = body.clientWidth || measured;
-    return measured || Math.max(600, (document.body.clientWidth || 1200) - 48);
+  /** The panel's chart size in pixels (its height is never null: the density gives one). */
+  function geometry(panel: Panel): { width: number; height: number } {
+    const { width, height } = grid.geometry(panel.key);
+    return { width, height: height! };
   }
 
-  function columns(): number {
-    return fitColumns(gridWidth(), layout.density);
-  }
-
-  /** The panel's span (its columns, at most the grid's) and chart size in pixels. */
-  function geometry(panel: Panel): { span: number; width: number; height: number } {
-    const size = sizeOf(layout, panel.section, panel.key);
-    const cols = columns();
-    const span = Math.min(size.columns, cols);
-    return { span, width: Math.max(120, spanWidth(gridWidth(), cols, span) - PANEL_CHROME),
-             height: size.height ?? DENSITIES[layout.density].height };
-  }
-
-  /** Puts every panel at its size in the grid; drawn charts take their new size, and those whose width
-   *  changed much ask for their buckets again. */
-  function applyGrid(): void {
-    if (body.clientWidth === 0 && measured !== 0) return; // collapsed or hidden: keep what is drawn
-    const cols = columns();
-    for (const grid of grids.values()) {
-      grid.style.gridTemplateColumns = `repeat(${cols}, minmax(0, 1fr))`;
-      grid.dataset["columns"] = String(cols);
-    }
-    for (const panel of panels.values()) applyPanel(panel);
-  }
-
-  function applyPanel(panel: Panel): void {
-    const { span, width, height } = geometry(panel);
-    panel.element.style.gridColumn = `span ${span}`;
-    panel.element.dataset["columns"] = String(span);
-    panel.element.dataset["height"] = String(height);
+  /** The panel at its size: its chart takes it, and asks for its buckets again when its width changed much. */
+  function sized(panel: Panel, width: number, height: number): void {
     panel.plot.style.minHeight = `${height + 20}px`;
     if (panel.chart && (panel.chart.width !== width || panel.chart.height !== height)) {
       panel.chart.setSize({ width, height });
@@ -243,62 +213,6 @@ export function panelsView(options: PanelsOptions): Panels {
       update(panel);
     }
   }
-
-  /** The layout changed here: apply it and tell the page (which saves it). */
-  function changed(): void {
-    applyGrid();
-    options.onLayout?.(layout);
-  }
-
-  /** The keys of a section's panels, in their order now. */
-  function sectionOrder(section: string): string[] {
-    const grid = grids.get(section);
-    return grid ? [...grid.children].map((el) => byElement.get(el)?.key).filter((k): k is string => !!k) : [];
-  }
-
-  function reorder(section: string, keys: string[]): void {
-    layout = withSection(layout, section, (s) => { s.order = withOrder(s.order, keys); });
-    const focused = document.activeElement;
-    grids.get(section)?.append(...keys.map((k) => panels.get(k)!.element));
-    // Moving an element takes the focus from it: the keyboard stays on the button it pressed.
-    if (focused instanceof HTMLElement && focused !== document.activeElement) focused.focus();
-    changed();
-  }
-
-  function setSize(panel: Panel, span: number, height: number | null): void {
-    layout = withSection(layout, panel.section, (s) => { s.sizes[panel.key] = { columns: span, height }; });
-  }
-
-  const actions = {
-    move(key: string, delta: number): void {
-      const panel = panels.get(key);
-      if (panel) reorder(panel.section, moveBy(sectionOrder(panel.section), key, delta));
-    },
-    drop(key: string, target: string): void {
-      const panel = panels.get(key);
-      if (panel) reorder(panel.section, moveTo(sectionOrder(panel.section), key, target));
-    },
-    resize(key: string, dColumns: number, dHeight: number): void {
-      const panel = panels.get(key);
-      if (!panel) return;
-      const { span, height } = geometry(panel);
-      const cols = Math.min(columns(), MAX_PANEL_COLUMNS);
-      const nextSpan = Math.max(1, Math.min(cols, span + dColumns));
-      const nextHeight = dHeight === 0 ? sizeOf(layout, panel.section, key).height
-        : snapHeight(height + dHeight * HEIGHT_STEP);
-      setSize(panel, nextSpan, nextHeight);
-      changed();
-    },
-    dragResize(key: string, width: number, height: number, done: boolean): void {
-      const panel = panels.get(key);
-      if (!panel) return;
-      setSize(panel, spanFor(width, gridWidth(), columns()), snapHeight(height));
-      if (done) changed();
-      else applyPanel(panel);
-    },
-    heightOf: (key: string) => { const panel = panels.get(key); return panel ? geometry(panel).height : 0; },
-    sameSection: (key: string, target: string) => sectionOf(key) === sectionOf(target),
-  };
 
   function applySearch(): void {
     for (const section of body.querySelectorAll<HTMLElement>("[data-testid=panel-section]")) {
@@ -481,7 +395,7 @@ export function panelsView(options: PanelsOptions): Panels {
                            zoom: null, requests: 0, generation: 0, near: !lazy.lazy, fetched: false, stale: false,
                            behind: new Map(), section: sectionOf(key), buckets: 0 };
     byElement.set(element, panel);
-    if (editable) attachPanelControls(key, element, drag, actions);
+    grid.add(key, panel.section, element);
     return panel;
   }
 
@@ -490,18 +404,15 @@ export function panelsView(options: PanelsOptions): Panels {
       body.replaceChildren(message("empty", "These runs have logged no metrics yet."));
       return;
     }
-    grids.clear();
+    grid.clear();
     body.replaceChildren(...sectionKeys(panelKeys).map((section) => {
       const name = section.name || "Other";
-      const keys = orderKeys(section.keys, layout.sections[section.name]?.order ?? []);
-      const grid = h("div", { class: "panel-grid", "data-testid": "panel-grid", "data-section": section.name },
-        keys.map((k) => panels.get(k)!.element));
-      grids.set(section.name, grid);
       return h("details", { open: true, class: "panel-section", "data-testid": "panel-section",
                             "data-section": section.name },
-        h("summary", {}, h("span", { class: "section-name" }, name), ` (${section.keys.length})`), grid);
+        h("summary", {}, h("span", { class: "section-name" }, name), ` (${section.keys.length})`),
+        grid.grid(section.name, section.keys));
     }));
-    applyGrid();
+    grid.apply();
     applySearch();
   }
 
@@ -519,6 +430,7 @@ export function panelsView(options: PanelsOptions): Panels {
           panel.generation += 1;
           lazy.unobserve(panel.element);
           byElement.delete(panel.element);
+          grid.remove(key);
           panels.delete(key);
         }
       }
@@ -554,6 +466,10 @@ export function panelsView(options: PanelsOptions): Panels {
     },
     follow(changed: readonly RunInfo[]): void {
       for (const panel of panels.values()) void follow(panel, changed);
+    },
+    setLayout(next: Layout): void {
+      densitySelect.value = next.density;
+      grid.setLayout(next);
     },
   };
 }

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 
 import {
-  emptyLayout, fitColumns, fromDocument, GAP, moveBy, moveTo, orderKeys, sizeOf, snapHeight, spanFor, spanWidth,
-  toDocument, withOrder, withSection,
+  emptyLayout, fitColumns, fromDocument, GAP, MEDIA_SECTION_PREFIX, mediaSection, moveBy, moveTo, orderKeys, sizeOf,
+  snapHeight, spanFor, spanWidth, toDocument, withOrder, withSection, withSize,
 } from "./layout";
+import { chartKeys, sectionOf } from "./panelKeys";
 
 describe("column fitting", () => {
   it("fits as many columns as the density allows", () => {
@@ -75,11 +76,10 @@ describe("order", () => {
 describe("the layout document", () => {
   it("round-trips, leaving out what is the default", () => {
     let layout = emptyLayout();
-    layout = withSection(layout, "train", (s) => {
-      s.order = ["train/b", "train/a"];
-      s.sizes["train/a"] = { columns: 2, height: 360 };
-      s.sizes["train/b"] = { columns: 1, height: null };
-    });
+    layout = withSection(layout, "train", (s) => { s.order = ["train/b", "train/a"]; });
+    layout = withSize(layout, "train", "train/a", { columns: 2, height: 360 });
+    layout = withSize(layout, "train", "train/b", { columns: 3, height: null });
+    layout = withSize(layout, "train", "train/b", { columns: 1, height: null }); // back to the default: not kept
     layout = withSection(layout, "val", () => {});
     layout = { ...layout, density: "compact", sidebarCollapsed: true };
     const doc = toDocument(layout);
@@ -104,5 +104,47 @@ describe("the layout document", () => {
     const after = withSection(before, "b", (s) => { s.order = ["b/y"]; });
     expect(after.sections["a"]).toBe(before.sections["a"]);
     expect(before.sections["b"]).toBeUndefined();
+  });
+});
+
+describe("sizes against a panel's default", () => {
+  const wide = { columns: 6, height: null };
+
+  it("keeps a size that differs from the panel's default, even one column", () => {
+    const layout = withSize(emptyLayout(), mediaSection(""), "predictions", { columns: 1, height: null }, wide);
+    expect(sizeOf(layout, mediaSection(""), "predictions", wide)).toEqual({ columns: 1, height: null });
+    // saved and read back (the server leaves out columns: 1), it is still one column
+    const doc = toDocument(layout);
+    expect(doc.sections).toEqual({ "_media:": { sizes: { predictions: { columns: 1 } } } });
+    const back = fromDocument({ sections: { "_media:": { sizes: { predictions: {} } } } });
+    expect(sizeOf(back, mediaSection(""), "predictions", wide)).toEqual({ columns: 1, height: null });
+  });
+
+  it("drops a size equal to the panel's default", () => {
+    let layout = withSize(emptyLayout(), "train", "train/loss", { columns: 2, height: 200 });
+    layout = withSize(layout, "train", "train/loss", { columns: 1, height: null });
+    expect(layout.sections["train"]!.sizes).toEqual({});
+    expect(toDocument(layout).sections).toEqual({});
+    const media = withSize(emptyLayout(), mediaSection("a"), "a/t", wide, wide);
+    expect(toDocument(media).sections).toEqual({});
+    expect(sizeOf(media, mediaSection("a"), "a/t", wide)).toEqual(wide);
+  });
+});
+
+describe("media panels' sections", () => {
+  it("are apart from every chart section, so a media key and a metric key never share a size or order", () => {
+    expect(mediaSection("samples")).toBe("_media:samples");
+    expect(mediaSection("")).toBe("_media:");
+    // chart sections are the prefixes of chart keys, and chart keys never start with "_"
+    const keys = chartKeys(["samples/loss", "_media:samples/x", "_runtime", "media:samples/y", "loss"]);
+    for (const key of keys) expect(sectionOf(key).startsWith(MEDIA_SECTION_PREFIX)).toBe(false);
+    let layout = withSize(emptyLayout(), "samples", "samples/x", { columns: 2, height: null });
+    layout = withSize(layout, mediaSection("samples"), "samples/x", { columns: 3, height: 400 });
+    layout = withSection(layout, mediaSection("samples"), (s) => { s.order = ["samples/y", "samples/x"]; });
+    const back = fromDocument(toDocument(layout));
+    expect(sizeOf(back, "samples", "samples/x")).toEqual({ columns: 2, height: null });
+    expect(sizeOf(back, mediaSection("samples"), "samples/x")).toEqual({ columns: 3, height: 400 });
+    expect(back.sections["samples"]!.order).toEqual([]);
+    expect(back.sections["_media:samples"]!.order).toEqual(["samples/y", "samples/x"]);
   });
 });

@@ -1,6 +1,8 @@
 // The workspace layout (pure; tested): how many grid columns fit a width at a density, how wide a
 // panel spanning some of them is in pixels (its chart's width, and so its bucket count), panels'
 // order and sizes per section, and the document saved on the server (protocol.WorkspaceLayout).
+// Chart panels and media panels share the document: a media panel's section is saved under
+// mediaSection(prefix), a name no chart section can have (see MEDIA_SECTION_PREFIX).
 
 import type { PanelSize, SectionLayout, WorkspaceLayout } from "../api/schema";
 
@@ -23,11 +25,27 @@ export const MIN_HEIGHT = 120;
 export const MAX_HEIGHT = 1200;
 export const HEIGHT_STEP = 40;
 
+/** A panel's size: grid columns, and height in pixels (null: the panel's default height). */
+export interface Size { columns: number; height: number | null }
+/** The size of a panel never resized (unless its kind has another default: wide media panels). */
+export const DEFAULT_SIZE: Size = { columns: 1, height: null };
+
+/** The layout sections of media panels are named this prefix + their key prefix ("_media:samples"): a
+ *  chart section is its keys' prefix, and keys starting with "_" are internal and get no panel, so no
+ *  chart section starts with "_" and a media panel's order and size never meet a metric's of the same
+ *  key. The server refuses other section names starting with "_" (docs/ui.md, Workspace layout). */
+export const MEDIA_SECTION_PREFIX = "_media:";
+
+/** The layout section holding the order and sizes of the media panels of a key prefix. */
+export function mediaSection(prefix: string): string {
+  return MEDIA_SECTION_PREFIX + prefix;
+}
+
 export interface Layout {
   density: Density;
   sidebarCollapsed: boolean;
   /** Per section name ("" for keys without a prefix): the panels' order and their sizes. */
-  sections: Record<string, { order: string[]; sizes: Record<string, { columns: number; height: number | null }> }>;
+  sections: Record<string, { order: string[]; sizes: Record<string, Size> }>;
 }
 
 export function emptyLayout(): Layout {
@@ -52,13 +70,13 @@ export function fromDocument(doc: WorkspaceLayout): Layout {
            sidebarCollapsed: doc.sidebar_collapsed ?? false, sections };
 }
 
-/** The document to PUT: only what differs from the defaults (sections with no order or sizes left out). */
+/** The document to PUT (sections with no order or sizes left out). Sizes are kept as set: withSize
+ *  leaves out those equal to their panel's default, so a wide media panel narrowed to one column stays so. */
 export function toDocument(layout: Layout): WorkspaceLayout {
   const sections: Record<string, SectionLayout> = {};
   for (const [name, section] of Object.entries(layout.sections)) {
     const sizes: Record<string, PanelSize> = {};
     for (const [key, size] of Object.entries(section.sizes)) {
-      if (size.columns === 1 && size.height === null) continue;
       sizes[key] = size.height === null ? { columns: size.columns } : { columns: size.columns, height: size.height };
     }
     const out: SectionLayout = {};
@@ -135,9 +153,18 @@ export function withOrder(saved: readonly string[], shown: readonly string[]): s
   return [...shown, ...saved.filter((k) => !now.has(k))];
 }
 
-/** A panel's size in a section (the defaults when it was never resized). */
-export function sizeOf(layout: Layout, section: string, key: string): { columns: number; height: number | null } {
-  return layout.sections[section]?.sizes[key] ?? { columns: 1, height: null };
+/** A panel's size in a section (`fallback`, its default, when it was never resized). */
+export function sizeOf(layout: Layout, section: string, key: string, fallback: Size = DEFAULT_SIZE): Size {
+  return layout.sections[section]?.sizes[key] ?? fallback;
+}
+
+/** The layout with a panel's size set; a size equal to the panel's default (`fallback`) is not kept. */
+export function withSize(layout: Layout, section: string, key: string, size: Size,
+                         fallback: Size = DEFAULT_SIZE): Layout {
+  return withSection(layout, section, (s) => {
+    if (size.columns === fallback.columns && size.height === fallback.height) delete s.sizes[key];
+    else s.sizes[key] = { columns: size.columns, height: size.height };
+  });
 }
 
 /** The layout with a section changed (a copy of that section: the rest is shared). */

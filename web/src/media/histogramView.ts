@@ -77,11 +77,14 @@ function readout(map: HeatMap, canvas: HTMLCanvasElement, event: MouseEvent): st
   return `step ${map.steps[cell.column]}: ${label(bottom)} to ${label(bottom + rowHeight)}: ${label(Number(count.toPrecision(3)))}`;
 }
 
-export function histogramView(width: () => number): MediaView {
+/** Heat maps (canvases with their axes) `width()` pixels wide and `height(runs)` tall (default HEIGHT), by the
+ *  number of runs shown. */
+export function histogramView(width: () => number, height: (runs: number) => number = () => HEIGHT): MediaView {
   const element = h("div", { class: "media-view media-histograms" });
   return {
     element,
     show(runs: RunMedia[]): void {
+      const mapHeight = height(runs.length);
       element.replaceChildren(...runs.map((run) => {
         const map = heatMap(run.entries.filter((e): e is Logged<HistogramRef> => e.value._type === "histogram"), ROWS);
         const box = h("figure", { class: "media-cell", "data-testid": "media-cell", "data-run": run.runId,
@@ -90,7 +93,7 @@ export function histogramView(width: () => number): MediaView {
           box.append(message("empty", "No histograms logged."));
           return box;
         }
-        const canvas = h("canvas", { width: width(), height: HEIGHT, "data-testid": "media-heatmap" });
+        const canvas = h("canvas", { width: width(), height: mapHeight, "data-testid": "media-heatmap" });
         const hover = h("div", { class: "media-note", "data-testid": "media-readout" });
         canvas.addEventListener("mousemove", (event) => { hover.textContent = readout(map, canvas, event); });
         canvas.addEventListener("mouseleave", () => { hover.textContent = ""; });

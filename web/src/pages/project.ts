@@ -52,11 +52,6 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     if (location.pathname + location.search !== url) history.replaceState(null, "", url);
   };
 
-  const mediaHeading = h("h2", { hidden: true }, "Media");
-  const media = mediaPanelsView({
-    api: ctx.api, entity, project, search: state.panels, colorOf,
-    onAny: (any) => { mediaHeading.hidden = !any; },
-  });
   // The layout is saved a moment after it stops changing (a drag or several clicks make one request).
   const layoutStatus = h("span", { class: "layout-status", "data-testid": "layout-status", "data-state": "saved",
                                    role: "status" });
@@ -70,13 +65,27 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     layout = next;
     saver.save(layout);
   };
+  // Chart and media panels share the layout: a change made in one is handed to the other (density, sizes).
+  const mediaHeading = h("h2", { hidden: true }, "Media");
+  const media = mediaPanelsView({
+    api: ctx.api, entity, project, search: state.panels, colorOf,
+    onAny: (any) => { mediaHeading.hidden = !any; },
+    layout,
+    onLayout: (next) => {
+      saveLayout({ ...next, sidebarCollapsed: layout.sidebarCollapsed });
+      panels.setLayout(layout);
+    },
+  });
   const panels = panelsView({
     api: ctx.api, entity, project, search: state.panels, smoothing: state.smooth, x: state.x, colorOf, groupColor,
     onSearch: (text) => { state.panels = text; saveUrl(); media.setSearch(text); },
     onSmoothing: (value) => { state.smooth = value; saveUrl(); },
     onX: (key) => { state.x = key; saveUrl(); },
     layout,
-    onLayout: (next) => saveLayout({ ...next, sidebarCollapsed: layout.sidebarCollapsed }),
+    onLayout: (next) => {
+      saveLayout({ ...next, sidebarCollapsed: layout.sidebarCollapsed });
+      media.setLayout(layout);
+    },
   });
   const table = runsTable({
     state: { q: state.q, sort: state.sort, group: state.group, filters: state.filters, cols: state.cols,
@@ -120,6 +129,8 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     const collapsed = !layout.sidebarCollapsed;
     showSidebar(collapsed);
     saveLayout({ ...layout, sidebarCollapsed: collapsed });
+    panels.setLayout(layout);
+    media.setLayout(layout);
   });
   showSidebar(layout.sidebarCollapsed);
   const countRuns = () => { runCount.textContent = `(${runs.length})`; };

@@ -9,7 +9,7 @@ import msgspec
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tracklet.protocol import MAX_LAYOUT_PANELS, WorkspaceLayout
+from tracklet.protocol import MAX_LAYOUT_PANELS, MEDIA_SECTION_PREFIX, WorkspaceLayout
 from tracklet.server.errors import BadRequest, NotFound
 from tracklet.server.store.runs import RunRef, project_id
 from tracklet.server.store.schema import workspace_layouts
@@ -23,12 +23,16 @@ def _project(conn: Connection, ref: RunRef) -> int:
 
 
 def check_layout(layout: WorkspaceLayout) -> None:
-    """What the document's types cannot say: a bound on every section's entries together."""
+    """What the document's types cannot say: a bound on every section's entries together, no panel
+    named twice in an order, and section names starting with "_" only for media panels."""
     entries = sum(len(s.order) + len(s.sizes) for s in layout.sections.values())
     if entries > MAX_LAYOUT_PANELS:
         raise BadRequest(f"layout field 'sections' holds {entries} order and sizes entries in all; "
                          f"at most {MAX_LAYOUT_PANELS}")
     for name, section in layout.sections.items():
+        if name.startswith("_") and not name.startswith(MEDIA_SECTION_PREFIX):
+            raise BadRequest(f"layout field 'sections' names {name!r}: a section name starting with '_' is "
+                             f"reserved; only {MEDIA_SECTION_PREFIX!r} + a key prefix (media panels)")
         if len(set(section.order)) != len(section.order):
             raise BadRequest(f"layout field 'sections[{name!r}].order' names a panel twice")
 
