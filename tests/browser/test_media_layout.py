@@ -108,6 +108,22 @@ def test_media_panels_are_resized_and_reordered_and_the_layout_is_saved(  # type
     expect(color.get_by_test_id("media-step-value")).to_have_text("0")
     expect(color.get_by_test_id("media-caption").first).to_have_text("channel 0")
 
+    # The other image panel resized by dragging its corner grip: 120 px taller, snapped to 40 px steps.
+    inverted = _panel(page, "samples/inverted")
+    start = int(inverted.get_by_test_id("media-image").first.evaluate(
+        "i => i.closest('.media-view').getBoundingClientRect().height"))
+    inverted.hover()
+    grip = inverted.get_by_test_id("panel-resize").bounding_box()
+    x, y = grip["x"] + grip["width"] / 2, grip["y"] + grip["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 10, y + 120, steps=6)
+    page.mouse.up()
+    expect(inverted).to_have_attribute("data-columns", "1")
+    inverted_height = int(inverted.get_attribute("data-height"))
+    assert inverted_height % 40 == 0 and abs(inverted_height - (start + 120)) <= 20, (inverted_height, start)
+    _image_fits(inverted, inverted_height)
+
     # The histogram panel, made shorter than its heat map: it is drawn again to fit.
     weights = _panel(page, "samples/weights")
     expect(weights).to_have_attribute("data-state", "ready")
@@ -150,6 +166,7 @@ def test_media_panels_are_resized_and_reordered_and_the_layout_is_saved(  # type
         sections = client.get(f"/projects{path}/workspace").json()["sections"]
     assert sections["_media:samples"]["order"] == expected
     assert sections["_media:samples"]["sizes"]["samples/color"] == {"columns": 2, "height": height}
+    assert sections["_media:samples"]["sizes"]["samples/inverted"] == {"height": inverted_height}  # 1 column: default
     assert "samples" not in sections and "" not in sections  # no chart was moved or resized
 
     def check(view) -> None:  # type: ignore[no-untyped-def]
@@ -160,6 +177,7 @@ def test_media_panels_are_resized_and_reordered_and_the_layout_is_saved(  # type
         expect(panel).to_have_attribute("data-height", str(height))
         _image_fits(panel, height)
         expect(_panel(view, "samples/weights")).to_have_attribute("data-height", str(weights_height))
+        expect(_panel(view, "samples/inverted")).to_have_attribute("data-height", str(inverted_height))
         table = _panel(view, "predictions")
         expect(table).to_have_attribute("data-columns", table_columns)
         expect(table).to_have_attribute("data-height", str(table_height))

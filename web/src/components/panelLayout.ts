@@ -1,6 +1,7 @@
 // A workspace panel's layout controls: a drag handle and buttons to move it (earlier, later), to make it
 // narrower or wider (grid columns) and shorter or taller, and a corner grip to resize it by dragging.
-// Every control is a button, so the keyboard reaches them all; the panel's grid decides what they do.
+// Every control is a button, so the keyboard reaches them all; the panel's grid (./panelGrid.ts, chart and
+// media panels alike) decides what they do.
 
 import { h } from "./dom";
 
@@ -11,9 +12,10 @@ export interface PanelLayoutActions {
   drop(key: string, target: string): void;
   /** Change the panel's width by `columns` grid columns and its height by `height` steps. */
   resize(key: string, columns: number, height: number): void;
-  /** Dragging the grip: the panel's wished width and chart height in pixels; `done` once released. */
+  /** Dragging the grip: the panel's wished width and content height (a chart's, a media view's) in pixels;
+   *  `done` once released. */
   dragResize(key: string, width: number, height: number, done: boolean): void;
-  /** The chart's height now (px), where a grip drag starts from. */
+  /** The panel's content height now (px), where a grip drag starts from. */
   heightOf(key: string): number;
   /** Whether `key` may be dropped on `target` (the same section). */
   sameSection(key: string, target: string): boolean;
