@@ -71,7 +71,8 @@ def _image_fits(panel, height: int) -> None:  # type: ignore[no-untyped-def]
     assert box is not None and outer is not None
     assert abs(box["height"] - (height - 76)) <= 2, (box, height)
     assert box["height"] > 64 and box["width"] > 96, box
-    assert box["y"] + box["height"] <= outer["y"] + outer["height"] and box["x"] + box["width"] <= outer["x"] + outer["width"]
+    assert box["y"] + box["height"] <= outer["y"] + outer["height"]
+    assert box["x"] + box["width"] <= outer["x"] + outer["width"]
 
 
 def test_media_panels_are_resized_and_reordered_and_the_layout_is_saved(  # type: ignore[no-untyped-def]
