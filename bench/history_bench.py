@@ -101,7 +101,7 @@ def sizes(store: Any, url: str, points: int) -> dict[str, Any]:
         else:
             on_disk = conn.execute(text(  # series_summaries is partitioned: its size is its partitions'
                 "SELECT pg_total_relation_size('series_blocks') + (SELECT sum(pg_total_relation_size(relid)) "
-                "FROM pg_partition_tree('series_summaries'))")).scalar_one()
+                "FROM pg_partition_tree('series_summaries'))::bigint")).scalar_one()
     return {"points": points, "block_bytes_per_point": blocks / points, "summary_bytes_per_point": summaries / points,
             "stored_bytes_per_point": (blocks + summaries) / points, "on_disk_bytes_per_point": on_disk / points,
             "on_disk_what": "the whole SQLite file and its WAL" if url.startswith("sqlite") else "series_blocks + series_summaries"}
