@@ -89,7 +89,7 @@ class Run:
         self.config._items.update(state.config)
         self._media: MediaWriter | DiscardFiles = DiscardFiles()
         if files is not None:
-            self._media = MediaWriter(files.files_dir, lambda body: self._emit(RecordType.FILES, body), printer.warn,
+            self._media = MediaWriter(files.files_dir, self._announce_file, printer.warn,
                                       self._disk_failed, lambda: self._state.step, lambda: self._stopped is not None)
         self.summary = Summary(lambda: self._state.summary, self._summary_changed, self._media)
         self._debug: logging.Logger | None = files.debug_logger(state.run_id or "") if files else None
@@ -583,18 +583,19 @@ class Run:
         self._artifacts = ArtifactWriter(self._printer.warn)  # the parent's thread is not in the child
         self._forked_child = True
 
-    def _emit(self, kind: RecordType, body: dict[str, Any]) -> bool:
-        """Record what a capture thread observed (console lines, system metrics samples, a written
-        media file); False if the run log did not take it."""
-        if self._finished:
-            return False
-        recorded = self._record(kind, body)
-        if kind is RecordType.METADATA and self._files is not None and self._stopped is None:
-            try:
-                self._files.write_metadata(self._state.metadata)
-            except OSError:  # a copy of what the run log holds; a full disk is reported by the log
-                pass
-        return recorded
+    def _emit(self, kind: RecordType, body: dict[str, Any]) -> None:
+        """Record what a capture thread observed (console lines, system metrics samples)."""
+        if not self._finished:
+            self._record(kind, body)
+            if kind is RecordType.METADATA and self._files is not None and self._stopped is None:
+                try:
+                    self._files.write_metadata(self._state.metadata)
+                except OSError:  # a copy of what the run log holds; a full disk is reported by the log
+                    pass
+
+    def _announce_file(self, body: dict[str, Any]) -> bool:
+        """Record that a media file is written (an encoder thread); False if the run log did not take it."""
+        return not self._finished and self._record(RecordType.FILES, body)
 
     def _finished_error(self, call: str) -> UsageError:
         return UsageError(
