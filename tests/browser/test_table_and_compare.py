@@ -119,6 +119,53 @@ def test_thousands_of_runs_render_a_window_and_scroll(server, page) -> None:  # 
     screenshot(page, "runs-table-virtual")
 
 
+def test_conditions_narrow_the_listing_on_the_server(server, page) -> None:  # type: ignore[no-untyped-def]
+    """The free-text filter and the conditions go to the server as a filter document, so the listing
+    answers only the runs that pass (found among all of a project's runs, not only the newest the page
+    holds), and never leaves out a run the table shows: a number in a column of text, NaN."""
+    from urllib.parse import quote
+
+    opts = ["adam", "sgd", 4]
+    entity = create_runs(server.url, server.admin_key, "srv", 30,
+                         config=lambda i: {"lr": round(0.001 * (i + 1), 6), "opt": opts[i % 3]},
+                         summary=lambda i: {"loss": float("nan") if i % 5 == 0 else 1.0 / (i + 1)})
+    _sign_in(page, server, f"/{entity}/srv")
+    expect(page.get_by_test_id("runs-shown")).to_have_text("30 of 30 runs")
+
+    def listed(query: str, expected: list[int], exact: bool = True) -> None:
+        with page.expect_response(lambda r: f"/runs/{entity}/srv?" in r.url and "filters=" in r.url) as answer:
+            page.goto(f"{server.url}/{entity}/srv?{query}")
+        found = {run["run_id"] for run in answer.value.json()}
+        wanted = [f"srv-{i:05d}" for i in expected]
+        assert found >= set(wanted), (query, sorted(set(wanted) - found))
+        if exact:
+            assert found == set(wanted), (query, sorted(found - set(wanted)))
+        else:
+            assert len(found) < 30, query  # wider than the table, but still narrowed
+        expect(page.get_by_test_id("runs-shown")).to_have_text(f"{len(wanted)} of 30 runs")
+        assert sorted(_row_ids(page)) == wanted, query
+
+    listed("f=" + quote("config.opt~eq~adam"), [i for i in range(30) if i % 3 == 0])
+    listed("f=" + quote("config.opt~eq~4"), [i for i in range(30) if i % 3 == 2])
+    # "contains" also reads a number's text in the table: the server keeps the numbers for it to judge.
+    listed("f=" + quote("config.opt~contains~AD"), [i for i in range(30) if i % 3 == 0], exact=False)
+    listed("f=" + quote("summary.loss~eq~NaN"), [i for i in range(30) if i % 5 == 0])
+    listed("f=" + quote("summary.loss~gt~0.05"), [i for i in range(30) if i % 5 and 1 / (i + 1) > 0.05])
+    listed("q=srv-0001&f=" + quote("config.lr~ge~0.016"), [15, 16, 17, 18, 19])
+
+    # Typing a condition narrows the listing a moment later; removing it lists every run again.
+    page.goto(f"{server.url}/{entity}/srv")
+    expect(page.get_by_test_id("runs-shown")).to_have_text("30 of 30 runs")
+    with page.expect_response(lambda r: "filters=" in r.url) as answer:
+        page.get_by_test_id("run-filter").fill("srv-00007")
+    assert [run["run_id"] for run in answer.value.json()] == ["srv-00007"]
+    expect(page.get_by_test_id("runs-shown")).to_have_text("1 of 30 runs")
+    with page.expect_response(lambda r: f"/runs/{entity}/srv?" in r.url and "filters=" not in r.url) as answer:
+        page.get_by_test_id("run-filter").fill("")
+    assert len(answer.value.json()) == 30
+    expect(page.get_by_test_id("runs-shown")).to_have_text("30 of 30 runs")
+
+
 def test_compare_selected_runs(server, page) -> None:  # type: ignore[no-untyped-def]
     entity = create_runs(server.url, server.admin_key, "cmp", 3,
                          config=lambda i: {"lr": [0.1, 0.2, 0.1][i], "layers": 4, "opt": {"name": "adam"}},

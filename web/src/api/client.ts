@@ -39,6 +39,12 @@ export class ApiError extends Error {
   }
 }
 
+/** Some of a project's runs, newest first, and how many runs the project has. */
+export interface RunList {
+  runs: RunInfo[];
+  total: number;
+}
+
 type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
 
 export class Api {
@@ -94,14 +100,21 @@ export class Api {
     return this.get(`/entities/${enc(entity)}/projects`);
   }
 
-  runs(entity: string, project: string): Promise<RunInfo[]> {
-    return this.get(`/runs/${enc(entity)}/${enc(project)}`, { order: "-created_at", limit: MAX_RUNS });
+  /** The project's newest runs (at most MAX_RUNS) of those `filter` (a JSON filter document) lets
+   *  through, and how many runs the project has (all of them). */
+  runs(entity: string, project: string, filter = ""): Promise<RunList> {
+    return this.runList(entity, project, { filters: filter || undefined });
   }
 
-  /** The runs changed after a server time (and the running ones), and how many runs the project has. */
-  async runsChangedSince(entity: string, project: string, since: number): Promise<{ runs: RunInfo[]; total: number }> {
+  /** As `runs`, but only the runs changed after a server time (and the running ones). */
+  runsChangedSince(entity: string, project: string, since: number, filter = ""): Promise<RunList> {
+    return this.runList(entity, project, { updated_after: since, filters: filter || undefined });
+  }
+
+  private async runList(entity: string, project: string,
+                        query: Record<string, string | number | undefined>): Promise<RunList> {
     const response = await this.request("GET", `/runs/${enc(entity)}/${enc(project)}`,
-      { order: "-created_at", limit: MAX_RUNS, updated_after: since });
+      { order: "-created_at", limit: MAX_RUNS, ...query });
     return { runs: (await response.json()) as RunInfo[], total: Number(response.headers.get("X-Total-Count")) };
   }
 

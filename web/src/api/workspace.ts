@@ -1,6 +1,6 @@
 // API helpers for the project workspace (on top of ./client.ts).
 
-import { DRAWN_COLUMNS, type Api, type M4Column, type SeriesColumns } from "./client";
+import { DRAWN_COLUMNS, MAX_RUNS, type Api, type M4Column, type RunList, type SeriesColumns } from "./client";
 import { streamRunChanges } from "./events";
 import type { RunInfo } from "./schema";
 
@@ -48,41 +48,53 @@ const STREAMING_POLL_MS = 30_000;
 /** How long to wait before opening the events stream again after it failed (polling meanwhile). */
 const STREAM_RETRY_MS = 10_000;
 
+/** What `watchRuns` answers: `reset` starts over from a list just fetched through another filter. */
+export interface RunsWatch {
+  reset(list: RunList, filter: string): void;
+}
+
 /**
- * Watches a project's runs and calls `onChange` with the whole list when a run is new, changed or
+ * Watches a project's runs (those `filter` lets through, a JSON filter document or "") and calls
+ * `onChange` with the whole list, newest first and at most MAX_RUNS, when a run is new, changed or
  * gone, until `alive()` says no. The server's events stream says when something changed (a quiet
  * project then costs no requests, and every client of a replica shares one store query); each
  * change asks only for the runs changed since the newest change seen (and the running ones), at
  * most once per `intervalMs`. Without the stream it polls every `intervalMs`. When the project's
- * run count disagrees (a run was deleted), the list is fetched whole once. Errors are retried.
+ * run count says a run was deleted (unfiltered: the list's length disagrees; filtered: the count
+ * changed), the list is fetched whole once. Errors are retried.
  */
 export function watchRuns(
-  api: Api, entity: string, project: string, initial: RunInfo[],
-  onChange: (runs: RunInfo[]) => void,
-  alive: () => boolean, intervalMs = 2000,
-): void {
-  let current = initial;
+  api: Api, entity: string, project: string, initial: RunList,
+  onChange: (list: RunList) => void,
+  alive: () => boolean, intervalMs = 2000, filter = "",
+): RunsWatch {
+  let current = initial.runs;
+  let total = initial.total;
   const newest = (runs: readonly RunInfo[], since: number) => runs.reduce((t, r) => Math.max(t, r.updated_at), since);
-  let since = newest(initial, 0);
+  let since = newest(current, 0);
   let streaming = false;
   let dirty = false;
   let refreshing = false;
   let lastRefresh = Date.now();
+  let generation = 0; // a reset makes the answers of requests made before it stale
 
   const refresh = async () => {
     if (refreshing || !alive()) return;
     refreshing = true;
     dirty = false;
     lastRefresh = Date.now();
+    const asked = generation;
     try {
-      const answer = await api.runsChangedSince(entity, project, since - OVERLAP_SECONDS);
-      let next = mergeRuns(current, answer.runs);
-      if (next.length !== answer.total) next = await api.runs(entity, project);
-      if (!alive()) return;
+      const answer = await api.runsChangedSince(entity, project, since - OVERLAP_SECONDS, filter);
+      let next = mergeRuns(current, answer.runs).slice(0, MAX_RUNS);
+      const gone = filter ? answer.total !== total : next.length !== Math.min(answer.total, MAX_RUNS);
+      if (gone) next = (await api.runs(entity, project, filter)).runs;
+      if (!alive() || asked !== generation) return;
       since = newest(answer.runs, since);
-      const changed = changedRuns(current, next).size > 0 || next.length !== current.length;
+      const changed = changedRuns(current, next).size > 0 || next.length !== current.length || answer.total !== total;
       current = next;
-      if (changed) onChange(next);
+      total = answer.total;
+      if (changed) onChange({ runs: next, total });
     } catch {
       dirty = true; // try again at the next tick
     } finally {
@@ -115,4 +127,13 @@ export function watchRuns(
     }
   };
   void stream();
+  return {
+    reset(list: RunList, nextFilter: string): void {
+      generation++;
+      current = list.runs;
+      total = list.total;
+      filter = nextFilter;
+      since = newest(current, since);
+    },
+  };
 }

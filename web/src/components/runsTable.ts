@@ -9,10 +9,11 @@
 import type { RunInfo } from "../api/schema";
 import {
   BUILTIN_COLUMNS, columnLabel, columnValue, defaultColumns, discoverColumns, filterRuns, formatSort, formatValue,
-  groupableColumns, groupRuns, nextSort, parseSort, sortRuns, type ColumnKeys,
+  groupableColumns, groupRuns, mergeColumnKeys, nextSort, parseSort, sortRuns, type ColumnKeys,
 } from "../lib/runColumns";
 import {
-  applyConditions, type ColumnKind, columnKind, type Condition, conditionError, OP_LABELS, opsFor, RUN_STATES,
+  applyConditions, type ColumnKind, columnKind, type Condition, conditionError, filterDocument, mergeKinds, OP_LABELS,
+  opsFor, RUN_STATES,
 } from "../lib/runFilters";
 import type { WorkspaceState } from "../lib/route";
 import { rowWindow } from "../lib/virtual";
@@ -45,22 +46,29 @@ export interface RunsTableOptions {
 
 export interface RunsTable {
   element: HTMLElement;
-  setRuns(runs: RunInfo[]): void;
+  /** The runs to show (all the page has) and how many the project has. */
+  setRuns(runs: RunInfo[], total?: number): void;
   /** Picks runs for comparing (as ticking their boxes does). */
   select(runIds: string[]): void;
   /** Runs that pass the filter and are not hidden, in table order. */
   visibleRuns(): RunInfo[];
+  /** The server filter document of the free-text filter and the conditions (JSON), "" when none:
+   *  the page lists the project's runs through it. */
+  serverFilter(): string;
 }
 
 export function runsTable(options: RunsTableOptions): RunsTable {
   const state: TableState = { ...options.state, filters: options.state.filters.map((c) => ({ ...c })) };
   let runs: RunInfo[] = [];
+  let total = 0; // the project's runs (the page may hold only some: the newest, or those a filter lets through)
   let keys: ColumnKeys = { config: [], summary: [] };
   let chosen: string[] | null = state.cols; // null: the default columns for the current keys
   const hidden = new Set<string>(state.hide);
   const collapsed = new Set<string>();
   const selected = new Set<string>(state.sel); // run ids picked for comparing, in the order picked
-  const kinds = new Map<string, ColumnKind>(); // per column, for the current runs
+  // Per column, over every run this table was given: a listing narrowed by a condition must not
+  // change a column's kind (and so which conditions apply) or drop its column.
+  const kinds = new Map<string, ColumnKind>();
   let hints: { condition: Condition; row: HTMLElement; hint: HTMLElement }[] = [];
   let items: Item[] = [];
   let cols: string[] = [];
@@ -349,7 +357,7 @@ export function runsTable(options: RunsTableOptions): RunsTable {
       for (const run of shown) items.push({ kind: "run", run });
     }
     tableEl.replaceChildren(h("thead", {}, head), body);
-    count.textContent = `${shown.length} of ${runs.length} runs`;
+    count.textContent = `${shown.length} of ${total} runs`;
     updateCompare();
     renderWindow();
   }
@@ -400,12 +408,13 @@ export function runsTable(options: RunsTableOptions): RunsTable {
 
   return {
     element,
-    setRuns(next: RunInfo[]): void {
+    setRuns(next: RunInfo[], projectRuns = next.length): void {
       runs = next;
-      kinds.clear();
+      total = projectRuns;
+      for (const [column, kind] of kinds) kinds.set(column, mergeKinds(kind, columnKind(runs, column)));
       const before = JSON.stringify(keys);
       const tagsBefore = tagList.childElementCount;
-      keys = discoverColumns(runs);
+      keys = mergeColumnKeys(keys, discoverColumns(runs));
       if (JSON.stringify(keys) !== before || new Set(runs.flatMap((r) => r.tags)).size !== tagsBefore) renderControls();
       render();
     },
@@ -418,6 +427,10 @@ export function runsTable(options: RunsTableOptions): RunsTable {
     },
     visibleRuns(): RunInfo[] {
       return shownRuns().filter((r) => !hidden.has(r.run_id));
+    },
+    serverFilter(): string {
+      const document = filterDocument(state.q, state.filters, kindOf);
+      return document ? JSON.stringify(document) : "";
     },
   };
 }

@@ -81,6 +81,15 @@ export function discoverColumns(runs: readonly RunInfo[]): ColumnKeys {
   return { config: byFrequency(config), summary: byFrequency(summary) };
 }
 
+/** The keys of `before`, in their order, then those only `after` has. */
+export function mergeColumnKeys(before: ColumnKeys, after: ColumnKeys): ColumnKeys {
+  const merge = (a: string[], b: string[]) => {
+    const seen = new Set(a);
+    return [...a, ...b.filter((k) => !seen.has(k))];
+  };
+  return { config: merge(before.config, after.config), summary: merge(before.summary, after.summary) };
+}
+
 /** The columns shown before anyone chooses: the built-in ones, the first few config keys and summary metrics. */
 export function defaultColumns(keys: ColumnKeys, configCount = 3, summaryCount = 3): string[] {
   return [

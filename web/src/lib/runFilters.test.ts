@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 
 import {
-  applyConditions, columnKind, type Condition, conditionError, formatCondition, matches, parseCondition, parseNumber,
+  applyConditions, columnKind, type Condition, conditionError, filterDocument, formatCondition, literalPattern, matches,
+  mergeKinds, parseCondition, parseNumber,
 } from "./runFilters";
 import { testRun } from "./testRuns";
 
@@ -107,5 +108,57 @@ describe("matching", () => {
     expect(ids([c("tags", "has", "x"), c("config.lr", "gt", "0.5")])).toEqual(["c"]); // AND
     expect(matches(runs[0]!, c("name", "eq", "a"))).toBe(true);
     expect(matches(runs[0]!, c("name", "eq", "A"))).toBe(false);
+  });
+});
+
+describe("the server's filter document", () => {
+  const doc = (text: string, ...conditions: Condition[]) => filterDocument(text, conditions, (col) => columnKind(runs, col));
+
+  it("is null when nothing narrows the listing", () => {
+    expect(doc("")).toBeNull();
+    expect(doc("  ", c("config.lr", "gt", "abc"), c("runtime", "gt", "10"), c("notes", "contains", "x"))).toBeNull();
+  });
+
+  it("translates numeric comparisons, with non-finite numbers as the API writes them", () => {
+    expect(doc("", c("config.lr", "gt", "0.01"))).toEqual({ "config.lr": { $gt: 0.01 } });
+    expect(doc("", c("summary.loss", "le", "inf"))).toEqual({ "summary.loss": { $lte: "Infinity" } });
+    expect(doc("", c("summary.loss", "eq", "NaN"))).toEqual({ "summary.loss": { $in: ["NaN"] } });
+    expect(doc("", c("summary.loss", "lt", "nan"))).toBeNull(); // holds for no run: the table shows none
+    expect(doc("", c("created", "ge", "2024-01-01T00:00:00Z"))).toEqual({ created_at: { $gte: 1704067200 } });
+  });
+
+  it("widens equality on text columns to the numbers and booleans the table matches by their text", () => {
+    expect(doc("", c("config.opt.name", "eq", "adam"))).toEqual({ "config.opt.name": { $in: ["adam"] } });
+    expect(doc("", c("group", "eq", "4"))).toEqual({ group: { $in: ["4", 4] } });
+    expect(doc("", c("group", "ne", "true"))).toEqual({ group: { $nin: ["true", true] } });
+  });
+
+  it("keeps runs without a name (shown by their id) and values that are not text", () => {
+    expect(doc("", c("name", "contains", "a.b"))).toEqual(
+      { $or: [{ name: { $regex: "a\\.b", $options: "i" } }, { run_id: { $regex: "a\\.b", $options: "i" } }] });
+    expect(doc("", c("config.opt.name", "contains", "ad"))).toEqual({
+      $or: [{ "config.opt.name": { $regex: "ad", $options: "i" } },
+            { "config.opt.name": { $exists: true, $not: { $regex: "" } } }],
+    });
+  });
+
+  it("translates tags, states and the free-text filter, and ANDs the parts", () => {
+    expect(doc("Best  x", c("tags", "nothas", "old"), c("state", "is", "running"))).toEqual({ $and: [
+      { $or: ["name", "run_id", "tags"].map((f) => ({ [f]: { $regex: "best", $options: "i" } })) },
+      { $or: ["name", "run_id", "tags"].map((f) => ({ [f]: { $regex: "x", $options: "i" } })) },
+      { tags: { $ne: "old" } },
+      { state: "running" },
+    ] });
+  });
+
+  it("escapes every ASCII punctuation mark and nothing else", () => {
+    expect(literalPattern("a+b (c)? [d] {1} ^$ | \\ é 1")).toBe("a\\+b \\(c\\)\\? \\[d\\] \\{1\\} \\^\\$ \\| \\\\ é 1");
+  });
+
+  it("merges column kinds so that a narrower listing never changes a column's kind", () => {
+    expect(mergeKinds("number", "unknown")).toBe("number");
+    expect(mergeKinds("unknown", "string")).toBe("string");
+    expect(mergeKinds("number", "string")).toBe("string");
+    expect(mergeKinds("string", "number")).toBe("string");
   });
 });

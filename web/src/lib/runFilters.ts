@@ -1,6 +1,7 @@
 // Column conditions of the runs table ("config.lr > 0.01", "tags has best", "state is running"):
-// the model, its compact URL form and matching (pure; tested). Conditions AND together; an
-// invalid one (unknown operator, a non-number for a numeric operator) is ignored, with a hint.
+// the model, its compact URL form, matching, and the server filter document they narrow the
+// listing with (pure; tested). Conditions AND together; an invalid one (unknown operator, a
+// non-number for a numeric operator) is ignored, with a hint.
 
 import type { RunInfo } from "../api/schema";
 import { columnValue, isNumeric } from "./runColumns";
@@ -59,6 +60,13 @@ export function columnKind(runs: readonly RunInfo[], column: string): ColumnKind
     seen = true;
   }
   return seen ? "number" : "unknown";
+}
+
+/** A column's kind over two sets of runs: text wins over numbers, and either over "unknown". */
+export function mergeKinds(a: ColumnKind, b: ColumnKind): ColumnKind {
+  if (a === b || b === "unknown") return a;
+  if (a === "unknown") return b;
+  return "string"; // number and string (tags and state never differ)
 }
 
 /** A condition's number: plain numbers, NaN and ±Infinity (as the API writes them); for "created" a
@@ -163,4 +171,88 @@ export function parseCondition(text: string): Condition {
   }
   if (j < 0) return { column, op: i < 0 ? "" : text.slice(i + 1), value: "" };
   return { column, op: text.slice(i + 1, j), value: text.slice(j + 1) };
+}
+
+// The server's filter document (a MongoDB-style document, see docs/api.md): the project's runs are
+// listed through it, so a condition finds matching runs among all of them, not only among the
+// newest the page loads. It never leaves out a run `matches` keeps (a superset): the table still
+// applies the conditions to what comes back, which decides the rows, and handles what the server
+// has no field for (runtime, notes). Where an exact translation would miss a run the table keeps
+// (a number in a column of text, a name that falls back to the run id), the document is wider.
+
+type FilterDocument = Record<string, unknown>;
+
+/** Text that matches itself literally as a regular expression in Python and PostgreSQL alike
+ *  (ASCII punctuation escaped; a backslash before a letter would mean something else in both). */
+export function literalPattern(text: string): string {
+  return text.replace(/[!-/:-@[-`{-~]/g, (c) => `\\${c}`);
+}
+
+const SERVER_FIELDS: Record<string, string> = { name: "name", state: "state", created: "created_at", tags: "tags",
+                                                group: "group", job_type: "job_type" };
+const COMPARISON_OPS: Record<string, string> = { lt: "$lt", le: "$lte", gt: "$gt", ge: "$gte" };
+
+/** A number as the API writes it: non-finite ones as the strings stored summaries hold. */
+function apiNumber(n: number): number | string {
+  return Number.isNaN(n) ? "NaN" : n === Infinity ? "Infinity" : n === -Infinity ? "-Infinity" : n;
+}
+
+function containsText(field: string, text: string): FilterDocument {
+  return { [field]: { $regex: literalPattern(text), $options: "i" } };
+}
+
+/** One valid condition as a filter document, or null when the server cannot narrow by it. */
+function conditionDocument(condition: Condition, kind: ColumnKind): FilterDocument | null {
+  const { column, op } = condition;
+  const value = condition.value.trim();
+  const nested = column.startsWith("config.") || column.startsWith("summary.");
+  const field = nested ? column : SERVER_FIELDS[column];
+  if (!field) return null; // runtime, notes: the table filters those itself
+  const wanted = parseNumber(value, column);
+  if (column === "name") {
+    // A run without a name shows (and matches) its id.
+    const either = (test: unknown) => ({ $or: [{ name: test }, { run_id: test }] });
+    if (op === "eq") return either(value);
+    if (op === "contains") return either({ $regex: literalPattern(value), $options: "i" });
+    return op === "ne" ? { name: { $ne: value } } : null;
+  }
+  if (op === "has" || op === "is") return { [field]: value };
+  if (op === "nothas" || op === "isnot") return { [field]: { $ne: value } };
+  if (op in COMPARISON_OPS) {
+    // A comparison with NaN holds for no run: nothing to narrow by.
+    return wanted === undefined || Number.isNaN(wanted) ? null : { [field]: { [COMPARISON_OPS[op]!]: apiNumber(wanted) } };
+  }
+  if (op === "eq" || op === "ne") {
+    // The table compares numbers as numbers and anything else as its text: "4" also finds 4 and "true" true.
+    const targets: unknown[] = kind === "number" && wanted !== undefined ? [apiNumber(wanted)] : [value];
+    if (kind !== "number" && wanted !== undefined && !Number.isNaN(wanted)) targets.push(apiNumber(wanted));
+    if (kind !== "number" && (value === "true" || value === "false")) targets.push(value === "true");
+    return { [field]: op === "eq" ? { $in: targets } : { $nin: targets } };
+  }
+  if (op === "contains") {
+    if (!nested) return containsText(field, value);
+    // The table also searches a number's or a list's text: keep every present value that is not text.
+    return { $or: [containsText(field, value), { [field]: { $exists: true, $not: { $regex: "" } } }] };
+  }
+  return null;
+}
+
+/**
+ * The filter document for the free-text filter (every word in the name, id or a tag) and the valid
+ * conditions, or null when nothing narrows the listing. `kindOf` says each column's kind, as for
+ * `applyConditions`.
+ */
+export function filterDocument(text: string, conditions: readonly Condition[],
+                               kindOf: (column: string) => ColumnKind): FilterDocument | null {
+  const parts: FilterDocument[] = [];
+  for (const word of text.toLowerCase().split(/\s+/).filter((w) => w !== "")) {
+    parts.push({ $or: ["name", "run_id", "tags"].map((f) => containsText(f, word)) });
+  }
+  for (const condition of conditions) {
+    const kind = kindOf(condition.column);
+    if (conditionError(condition, kind) !== null) continue;
+    const part = conditionDocument(condition, kind);
+    if (part) parts.push(part);
+  }
+  return parts.length === 0 ? null : parts.length === 1 ? parts[0]! : { $and: parts };
 }

@@ -4,6 +4,7 @@
 // panels' layout (order, sizes, density) and the sidebar's state are saved on the server per project.
 
 import { mediaTypesOf } from "../api/media";
+import type { RunList } from "../api/client";
 import type { HistoryKeys, RunInfo } from "../api/schema";
 import { historyMark, watchRuns } from "../api/workspace";
 import { GroupColors, RunColors } from "../charts/colors";
@@ -29,7 +30,8 @@ function runName(ctx: PageContext, run: RunInfo): Node {
 export async function projectPage(ctx: PageContext, route: ProjectRoute): Promise<HTMLElement> {
   const { entity, project } = route;
   const state: WorkspaceState = workspaceState(route);
-  let [runs, layout] = await Promise.all([ctx.api.runs(entity, project), layoutOf(ctx, entity, project)]);
+  let [list, layout] = await Promise.all([ctx.api.runs(entity, project), layoutOf(ctx, entity, project)]);
+  let runs = list.runs;
   const page = h("main", { class: "page workspace" },
     h("p", { class: "crumbs" }, ctx.link({ page: "home" }, "Projects"), ` / ${entity} /`),
     h("h1", {}, project),
@@ -37,7 +39,7 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   if (runs.length === 0) {
     // A project is often opened as its first run starts: show it once it has one.
     page.append(message("empty", "No runs in this project yet: they appear here as they start."));
-    watchRuns(ctx.api, entity, project, runs, () => ctx.navigate(route, { replace: true }), () => page.isConnected);
+    watchRuns(ctx.api, entity, project, list, () => ctx.navigate(route, { replace: true }), () => page.isConnected);
     return page;
   }
 
@@ -93,14 +95,14 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     colorOf,
     groupColor,
     nameCell: (run) => runName(ctx, run),
-    onStateChange: (s: TableState) => { Object.assign(state, s); saveUrl(); panels.setGroup(state.group); },
+    onStateChange: (s: TableState) => { Object.assign(state, s); saveUrl(); panels.setGroup(state.group); relist(); },
     onVisibleChange: () => {
       panels.setRuns(table.visibleRuns());
       media.setRuns(table.visibleRuns());
     },
     onCompare: (ids) => ctx.navigate({ page: "compare", entity, project, runs: ids }),
   });
-  table.setRuns(runs);
+  table.setRuns(runs, list.total);
   panels.setGroup(state.group);
   panels.setRuns(table.visibleRuns());
   media.setRuns(table.visibleRuns());
@@ -133,9 +135,18 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     media.setLayout(layout);
   });
   showSidebar(layout.sidebarCollapsed);
-  const countRuns = () => { runCount.textContent = `(${runs.length})`; };
+  const countRuns = () => { runCount.textContent = `(${list.total})`; };
   countRuns();
   page.append(layoutBody);
+  const showRuns = (next: RunList) => {
+    list = next;
+    runs = next.runs;
+    countRuns();
+    colors.assign(runs);
+    table.setRuns(runs, next.total);
+    panels.setRuns(table.visibleRuns());
+    media.setRuns(table.visibleRuns());
+  };
 
   function setKeys(answer: HistoryKeys): void {
     panels.setKeys(chartKeys(answer.keys));
@@ -147,15 +158,10 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   let attached = false;
   let ticks = 0;
   const marks = new Map(runs.map((r) => [r.run_id, historyMark(r)]));
-  watchRuns(ctx.api, entity, project, runs, (next) => {
-    runs = next;
-    countRuns();
-    colors.assign(next);
-    table.setRuns(next);
-    panels.setRuns(table.visibleRuns());
-    media.setRuns(table.visibleRuns());
+  const watch = watchRuns(ctx.api, entity, project, list, (next) => {
+    showRuns(next);
     media.retry(); // a row's file is uploaded after the row: ask again for those not there yet
-    const logged = next.filter((r) => marks.get(r.run_id) !== historyMark(r));
+    const logged = runs.filter((r) => marks.get(r.run_id) !== historyMark(r));
     for (const run of logged) marks.set(run.run_id, historyMark(run));
     if (logged.length === 0) return;
     void keysOf(ctx, entity, project).then((keys) => {
@@ -167,8 +173,33 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     attached ||= page.isConnected;
     return attached ? page.isConnected : ++ticks < 5;
   });
+
+  // The list follows the table's free-text filter and conditions: the server narrows all of the
+  // project's runs by them (not only the newest MAX_RUNS the page holds), a moment after typing stops.
+  let listedFilter = "";
+  let relistTimer: ReturnType<typeof setTimeout> | undefined;
+  let relists = 0;
+  function relist(): void {
+    clearTimeout(relistTimer);
+    relistTimer = setTimeout(() => {
+      const filter = table.serverFilter();
+      if (filter === listedFilter) return;
+      const asked = ++relists;
+      ctx.api.runs(entity, project, filter).then((next) => {
+        if (asked !== relists) return; // a later change asked again
+        listedFilter = filter;
+        watch.reset(next, filter);
+        showRuns(next);
+        for (const run of next.runs) marks.set(run.run_id, historyMark(run));
+      }, () => { /* the list stays as it was; the next change asks again */ });
+    }, RELIST_DELAY_MS);
+  }
+  relist(); // conditions from the URL
   return page;
 }
+
+/** How long after the last change to the table's filter the list is asked for again. */
+const RELIST_DELAY_MS = 300;
 
 /** The project's saved layout; the default one when it cannot be read (the page works without it). */
 async function layoutOf(ctx: PageContext, entity: string, project: string): Promise<Layout> {
