@@ -371,7 +371,7 @@ def load(mode: str, count: int, rate: float, seconds: float, root: Path, base_en
                               timeout=HTTP_TIMEOUT)
         logged_points = stored_points = missing_steps = wrong = 0
         missing_first_read = 0
-        lags: list[float] = []
+        timed_lags: list[tuple[float, float]] = []  # (sample time, lag)
         for report in reports:
             by_step = history(client, report["path"])
             first_missing = sum(1 for step in range(report["steps"]) if step not in by_step)
@@ -384,7 +384,12 @@ def load(mode: str, count: int, rate: float, seconds: float, root: Path, base_en
             missing_steps += sum(1 for step in range(report["steps"]) if step not in by_step)
             wrong += sum(wrong_values(row) for row in by_step.values())
             logged_at = [by_step[s]["t"] if s in by_step else float("inf") for s in range(report["steps"])]
-            lags += run_lags(sampler.samples, report["id"], logged_at, start_at, start_at + logging_s)
+            timed_lags += run_lags(sampler.samples, report["id"], logged_at, start_at, start_at + logging_s)
+    lags = [lag for _, lag in timed_lags]
+    windows = range(int(logging_s // WINDOW_SECONDS) + 1)
+    lag_by_window = [percentile([lag for at, lag in timed_lags
+                                 if start_at + i * WINDOW_SECONDS <= at < start_at + (i + 1) * WINDOW_SECONDS], 0.99)
+                     for i in windows]
     cost_first = [c for r in reports for c in r["costs"][: int(rate * WINDOW_SECONDS)]]
     cost_last = [c for r in reports for c in r["costs"][-int(rate * WINDOW_SECONDS):]]
     latencies, agents_cpu, failed_uploads = agent_timings(timings, start_at)
@@ -399,6 +404,7 @@ def load(mode: str, count: int, rate: float, seconds: float, root: Path, base_en
         "missing_steps_at_first_read": missing_first_read, "wrong_points": wrong,
         "achieved_steps_per_s": statistics.mean(r["steps"] / r["logged_s"] for r in reports),
         "lag_s": {"p50": percentile(lags, 0.5), "p99": percentile(lags, 0.99), "max": max(lags, default=float("nan")),
+                  "p99_by_window": lag_by_window,
                   "samples": len(lags), "sample_failures": sampler.failures,
                   "sample_request_s_p50": percentile(sampler.durations, 0.5),
                   "sample_request_s_max": max(sampler.durations, default=float("nan"))},
@@ -441,17 +447,18 @@ def agent_timings(folder: Path, start_at: float) -> tuple[list[float], float, in
 
 
 def run_lags(samples: list[tuple[float, dict[str, int]]], run_id: str, logged_at: list[float],
-             begin: float, end: float) -> list[float]:
-    """At each sample in [begin, end]: how long the oldest step logged but not on the server has waited."""
-    lags = []
+             begin: float, end: float) -> list[tuple[float, float]]:
+    """At each sample in [begin, end]: its time, and how long the oldest step logged but not on the
+    server has waited."""
+    lags: list[tuple[float, float]] = []
     for seen, steps in samples:
         if not begin <= seen <= end or run_id not in steps:
             continue
         pending = steps[run_id] + 1  # the first step the server does not hold yet
         if pending >= len(logged_at) or logged_at[pending] >= seen:
-            lags.append(0.0)  # caught up: nothing logged before this moment is missing
+            lags.append((seen, 0.0))  # caught up: nothing logged before this moment is missing
         else:
-            lags.append(seen - logged_at[pending])
+            lags.append((seen, seen - logged_at[pending]))
     return lags
 
 
@@ -479,6 +486,9 @@ def table(results: list[dict[str, Any]]) -> str:
             f"| {ingest['p50']:.0f} / {ingest['p99']:.0f}, {ingest.get('failed', '?')} "
             f"| {r['server_cpu_s_per_1k_points']:.3f} "
             f"| {r['drained_s'] - r.get('logging_s', r['seconds']):.1f} | {r['others_cpu_s'] / r['drained_s']:.2f} of {r['cores']} |")
+    for r in results:
+        windows = ", ".join(f"{lag:.2f}" for lag in r["lag_s"].get("p99_by_window", []))
+        lines.append(f"\n{r['mode']}, {r['runs']} runs: upload lag p99 per {WINDOW_SECONDS:.0f} s of logging (s): {windows}")
     return "\n".join(lines)
 
 

@@ -24,8 +24,8 @@ SUMMARY_FILE = "tracklet-summary.json"
 METADATA_FILE = "tracklet-metadata.json"
 # How often, while the run changes, the summary file is rewritten and the run log made durable;
 # and, in between, how much of the log may wait for fdatasync.
-KEEP_INTERVAL = 0.25
-SYNC_POLL = 0.05
+KEEP_INTERVAL = 1.0
+SYNC_POLL = 0.25
 SYNC_BYTES = 1024 * 1024
 
 

@@ -3,26 +3,28 @@
 Each numeric key of a run is a series of (step, value) points, stored per (run, key, segment)
 in ``series_blocks`` rows of up to ``BLOCK_SIZE`` points. Blocks cover disjoint, increasing step
 ranges, so ``first_step`` / ``last_step`` let a reader fetch just the blocks it needs. A series is
-full blocks followed by at most ``TAIL_BLOCKS`` small ones (fewer points in all than a block): an
-append adds a small block rather than rewriting the last one, and the small ones are merged from
-time to time (see ``append``). Non-numeric values live in
+full blocks followed by at most ``TAIL_BLOCKS`` small ones (up to one and a half blocks' worth of
+points in all): an append adds a small block rather than rewriting the last one, and the small ones
+are merged from time to time (see ``append``). Non-numeric values live in
 ``history_objects``, one MessagePack blob per (segment, step, key). Each full block also has a
 ``series_summaries`` row (per-window pre-aggregates, see ``preaggregates.py``) for charts.
 
 Block ``data`` layout (integers little-endian)::
 
     data   = kind: u8 | count: u32 | first: i64 | stride: i64 (21 bytes) | [deltas] | plane × 8
-    kind   = 0: values are float64 | 1: values are int64
+    kind   = bit 0: values are int64 (else float64) | bit 1: the plain layout (below)
     stride > 0: the steps are first + i·stride (regular steps need no stream at all)
     stride = 0: a `deltas` stream follows: steps[i+1] - steps[i] as (count - 1) × i64
     plane  = stream of byte k (k = 0..7) of every value's 8-byte encoding, in step order
     stream = head: u32 | payload, head = mode << 30 | len(payload)
              mode 0: the bytes | 1: raw DEFLATE of the bytes (RFC 1951) | 2: one byte, repeated
+    plain  = the same header, then [deltas as (count - 1) × i64] | the values as count × 8 bytes
 
 Splitting values into byte planes ("byte shuffle") puts sign/exponent bytes together, where
 zlib finds repetition (a constant plane costs 5 bytes); planes that zlib cannot shrink by 20%
 are stored raw, because inflating them would cost more read time than the disk it saves. Small
-blocks are merged soon, so they are stored without DEFLATE.
+blocks are merged soon, so they are stored in the plain layout: no DEFLATE, no planes, copied
+as they are on write and read (blocks written before it, with planes and no DEFLATE, still read).
 Values keep their exact bits (NaN payloads, -0.0).
 """
 
@@ -42,10 +44,13 @@ from tracklet.server.store import preaggregates
 from tracklet.server.store.schema import history_objects, series_blocks, series_keys, series_summaries
 
 BLOCK_SIZE = 4096
-TAIL_BLOCKS = 32  # small blocks a series may end with before they are merged
+# Small blocks a series may end with before they are merged: a run logging a batch a second of 64
+# steps or more fills a block before that, so its points are rewritten once (into the full block).
+TAIL_BLOCKS = 64
 _HEADER = struct.Struct("<BIqq")
 _HEAD = struct.Struct("<I")
 _ZLIB, _REPEAT = 1, 2  # stream modes (0: raw)
+_INT, _PLAIN = 1, 2  # bits of a block's kind
 _EMPTY_STEPS = np.empty(0, np.int64)
 
 Columns = Mapping[str, tuple[Sequence[int] | np.ndarray, Sequence[float | int] | np.ndarray]]
@@ -81,10 +86,17 @@ def _unstream(data: memoryview, pos: int, size: int) -> tuple[np.ndarray, int]:
 
 
 def _encode(steps: np.ndarray, values: np.ndarray, deflate: bool) -> bytes:
+    """A block's data; without ``deflate`` (a small block) in the plain layout."""
     is_int = values.dtype.kind == "i"
     deltas = np.diff(steps)
     stride = int(deltas[0]) if len(deltas) and (deltas == deltas[0]).all() else int(len(deltas) == 0)
-    parts = [_HEADER.pack(is_int, len(steps), int(steps[0]), stride)]
+    if not deflate:
+        plain = [_HEADER.pack(_INT * is_int | _PLAIN, len(steps), int(steps[0]), stride)]
+        if not stride:
+            plain.append(deltas.astype("<i8").tobytes())
+        plain.append(values.astype("<i8" if is_int else "<f8").tobytes())
+        return b"".join(plain)
+    parts = [_HEADER.pack(_INT * is_int, len(steps), int(steps[0]), stride)]
     if not stride:
         parts.append(_stream(deltas.astype("<i8").tobytes(), deflate))
     planes = np.ascontiguousarray(values.astype("<i8" if is_int else "<f8").view(np.uint8).reshape(-1, 8).T)
@@ -95,18 +107,26 @@ def _encode(steps: np.ndarray, values: np.ndarray, deflate: bool) -> bytes:
 def _decode_into(data: bytes | memoryview, steps: np.ndarray, raw: np.ndarray) -> bool:
     """Write a block's steps into `steps` and its values' bytes into the (count, 8) `raw`; is it int64?"""
     data = memoryview(data)
-    is_int, count, first, stride = _HEADER.unpack_from(data)
+    kind, count, first, stride = _HEADER.unpack_from(data)
     pos = _HEADER.size
     if stride:
         steps[:] = np.arange(count, dtype=np.int64) * stride + first
+    elif kind & _PLAIN:
+        steps[0] = first
+        np.cumsum(np.frombuffer(data, "<i8", count - 1, pos), out=steps[1:])
+        steps[1:] += first
+        pos += 8 * (count - 1)
     else:
         deltas, pos = _unstream(data, pos, 8 * (count - 1))
         steps[0] = first
         np.cumsum(deltas.view("<i8"), out=steps[1:])
         steps[1:] += first
-    for k in range(8):
-        raw[:, k], pos = _unstream(data, pos, count)
-    return bool(is_int)
+    if kind & _PLAIN:
+        raw[:] = np.frombuffer(data, np.uint8, 8 * count, pos).reshape(count, 8)
+    else:
+        for k in range(8):
+            raw[:, k], pos = _unstream(data, pos, count)
+    return bool(kind & _INT)
 
 
 def _decode(data: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +185,8 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
         end = ends.get(ids[key])  # only a series' last blocks are small
         if end is not None and steps[0] <= end.last_step:  # a re-send reaching back (rare)
             merged[ids[key]] = _first_block_from(conn, run_pk, segment, ids[key], int(steps[0]))
-        elif end is not None and end.small and (end.small >= TAIL_BLOCKS or end.points + len(steps) >= BLOCK_SIZE):
+        elif end is not None and end.small and (end.small >= TAIL_BLOCKS
+                                                or end.points + len(steps) >= _merge_at(run_pk, ids[key])):
             merged[ids[key]] = end.first_small
     stored = _points_from(conn, run_pk, segment, merged)
     if merged:
@@ -198,6 +219,13 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
     conn.execute(insert(series_blocks), new_rows)
     if summaries:
         conn.execute(insert(series_summaries), summaries)
+
+
+def _merge_at(run_pk: int, key_id: int) -> int:
+    """How many points a series' small blocks reach before they are merged: a block's worth plus up to
+    half a block more, varied by run and key, so that the runs of a sweep started together, and the
+    keys of one run, do not all compact in the same second (a burst every writer would wait behind)."""
+    return BLOCK_SIZE + (run_pk * 2_654_435_761 + key_id * 40_503) % max(1, BLOCK_SIZE // 2)
 
 
 def _ends_queries() -> tuple[Any, Any]:
