@@ -110,17 +110,19 @@ def test_resent_and_overlapping_steps_replace_not_duplicate(conn: Connection) ->
 
 
 def test_runs_and_keys_started_together_compact_at_different_batches(conn: Connection) -> None:
-    """Fifty runs of 22 keys logging in step (a sweep): the batches that merge small blocks into full
-    ones are spread over many requests, not one burst in which every writer waits."""
-    merging_batch: dict[tuple[int, int], int] = {}
-    for run_pk in range(1, 51):
-        for key_id in range(22):
-            points, batch = 0, 0
-            while points + 100 < series._merge_at(run_pk, key_id):
-                points, batch = points + 100, batch + 1
-            merging_batch[run_pk, key_id] = batch
-    per_batch = Counter(merging_batch.values())
-    assert len(per_batch) >= 15 and max(per_batch.values()) <= len(merging_batch) / 8
+    """Fifty runs of 22 keys logging in step (a sweep), 50 or 100 steps a request: the requests that
+    merge small blocks are spread over many, not one burst in which every writer waits."""
+    for size in (50, 100):
+        merging: dict[tuple[int, int], int] = {}
+        for run_pk in range(1, 51):
+            for key_id in range(22):
+                most_blocks, most_points = series._merge_limits(run_pk, key_id)
+                small = points = batch = 0
+                while not (small and (small >= most_blocks or points + size >= most_points)):
+                    small, points, batch = small + 1, points + size, batch + 1
+                merging[run_pk, key_id] = batch
+        per_batch = Counter(merging.values())
+        assert len(per_batch) >= 15 and max(per_batch.values()) <= len(merging) / 8, (size, per_batch)
 
 
 def test_small_blocks_use_the_plain_layout_and_older_ones_still_read(conn: Connection) -> None:

@@ -44,8 +44,7 @@ from tracklet.server.store import preaggregates
 from tracklet.server.store.schema import history_objects, series_blocks, series_keys, series_summaries
 
 BLOCK_SIZE = 4096
-# Small blocks a series may end with before they are merged: a run logging a batch a second of 64
-# steps or more fills a block before that, so its points are rewritten once (into the full block).
+# The most small blocks a series may end with before they are merged (see _merge_limits).
 TAIL_BLOCKS = 64
 _HEADER = struct.Struct("<BIqq")
 _HEAD = struct.Struct("<I")
@@ -185,9 +184,10 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
         end = ends.get(ids[key])  # only a series' last blocks are small
         if end is not None and steps[0] <= end.last_step:  # a re-send reaching back (rare)
             merged[ids[key]] = _first_block_from(conn, run_pk, segment, ids[key], int(steps[0]))
-        elif end is not None and end.small and (end.small >= TAIL_BLOCKS
-                                                or end.points + len(steps) >= _merge_at(run_pk, ids[key])):
-            merged[ids[key]] = end.first_small
+        elif end is not None and end.small:
+            most_blocks, most_points = _merge_limits(run_pk, ids[key])
+            if end.small >= most_blocks or end.points + len(steps) >= most_points:
+                merged[ids[key]] = end.first_small
     stored = _points_from(conn, run_pk, segment, merged)
     if merged:
         sb, ss = series_blocks.c, series_summaries.c
@@ -221,11 +221,13 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
         conn.execute(insert(series_summaries), summaries)
 
 
-def _merge_at(run_pk: int, key_id: int) -> int:
-    """How many points a series' small blocks reach before they are merged: a block's worth plus up to
-    half a block more, varied by run and key, so that the runs of a sweep started together, and the
-    keys of one run, do not all compact in the same second (a burst every writer would wait behind)."""
-    return BLOCK_SIZE + (run_pk * 2_654_435_761 + key_id * 40_503) % max(1, BLOCK_SIZE // 2)
+def _merge_limits(run_pk: int, key_id: int) -> tuple[int, int]:
+    """When a series' small blocks are merged: once there are this many (half to all of
+    ``TAIL_BLOCKS``), or they hold this many points (one to one and a half blocks' worth). Varied by
+    run and key, so that the runs of a sweep started together, and the keys of one run, do not all
+    compact in the same request (a burst every other writer would wait behind)."""
+    spread = (run_pk * 2_654_435_761 + key_id * 40_503) % 1024 / 1024
+    return TAIL_BLOCKS // 2 + int(spread * (TAIL_BLOCKS // 2)), BLOCK_SIZE + int(spread * (BLOCK_SIZE // 2))
 
 
 def _ends_queries() -> tuple[Any, Any]:
