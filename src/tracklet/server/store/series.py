@@ -162,9 +162,10 @@ def append(conn: Connection, run_pk: int, segment: int, columns: Columns) -> Non
 
     The usual case (new steps after the stored ones, a few at a time) costs one query and one
     multi-row insert per call whatever the number of keys: the points become a small block of their
-    own at the end of the series. Once a series ends with ``TAIL_BLOCKS`` small blocks, or they hold
-    a block's worth of points, they are merged (into full, compressed blocks with pre-aggregates and
-    one small block for the rest), so each point is rewritten a bounded number of times."""
+    own at the end of the series. Once a series ends with enough small blocks, or they hold a block's
+    worth of points or a little more (``_merge_limits``), they are merged (into full, compressed
+    blocks with pre-aggregates and one small block for the rest), so each point is rewritten a
+    bounded number of times."""
     arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for key, (steps, values) in columns.items():
         s, v = np.asarray(steps, dtype=np.int64).reshape(-1), _as_values(values).reshape(-1)
