@@ -106,12 +106,18 @@ def test_agent_alternates_replicas_and_survives_one_dying(replicas: list[ServerP
                 assert [r["loss"] for r in rows] == [1 / (s + 1) for s in range(STEPS)]
                 lines = client.get(path + "/console").json()["lines"]
                 assert [line["text"] for line in lines] == [run_id] + [f"line {s}" for s in range(0, STEPS, 100)]
-        files = {}  # the run's files, uploaded through either replica, are the same on both
+        # The run's files, uploaded through either replica, are the same on both. The agent uploads
+        # them once every record is acknowledged, which is when finish() returns: wait for the last.
+        def listed(server: ServerProcess) -> set[str]:
+            with api(server) as client:
+                return {f["path"] for f in client.get(path + "/files").json()}
+
+        wait_for(lambda: "output.log" in listed(a) and listed(a) == listed(b))
+        files = {}
         for server in (a, b):
             with api(server) as client:
-                listed = client.get(path + "/files").json()
-                files[server.url] = {f["path"]: client.get(f"{path}/files/{f['path']}").content for f in listed}
-        assert files[a.url] and files[a.url] == files[b.url]
+                files[server.url] = {name: client.get(f"{path}/files/{name}").content for name in listed(server)}
+        assert files[a.url] == files[b.url]
     finally:
         balancer.stop()
 
