@@ -46,12 +46,14 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 SCRIPT = """
-    import sys, tracklet
+    import sys, time, tracklet
     run = tracklet.init(project="disk", id={run_id!r}, mode="offline", dir={root!r})
     pad = "p" * {pad}
     for step in range({first}):
         print(f"line {{step}}", flush=True)
         run.log({{"value": step * 2, "pad": pad}})
+        if step == 0:
+            time.sleep(0.5)  # the console capture records the first line before the disk can fill
     print("phase one done", flush=True)
     if {wait}:
         sys.stdin.readline()  # the test frees space on the disk meanwhile
