@@ -386,10 +386,10 @@ def load(mode: str, count: int, rate: float, seconds: float, root: Path, base_en
             logged_at = [by_step[s]["t"] if s in by_step else float("inf") for s in range(report["steps"])]
             timed_lags += run_lags(sampler.samples, report["id"], logged_at, start_at, start_at + logging_s)
     lags = [lag for _, lag in timed_lags]
-    windows = range(int(logging_s // WINDOW_SECONDS) + 1)
-    lag_by_window = [percentile([lag for at, lag in timed_lags
-                                 if start_at + i * WINDOW_SECONDS <= at < start_at + (i + 1) * WINDOW_SECONDS], 0.99)
-                     for i in windows]
+    by_window: dict[int, list[float]] = {}
+    for at, lag in timed_lags:
+        by_window.setdefault(int((at - start_at) // WINDOW_SECONDS), []).append(lag)
+    lag_by_window = [percentile(by_window[i], 0.99) for i in sorted(by_window)]
     cost_first = [c for r in reports for c in r["costs"][: int(rate * WINDOW_SECONDS)]]
     cost_last = [c for r in reports for c in r["costs"][-int(rate * WINDOW_SECONDS):]]
     latencies, agents_cpu, failed_uploads = agent_timings(timings, start_at)

@@ -187,8 +187,13 @@ export function sortRuns(runs: readonly RunInfo[], sort: Sort | null): RunInfo[]
 }
 
 /** Runs whose name, id or a tag contains every word of `text` (case-insensitive). */
+/** The free-text filter's words (lower case): every one must be in a run's name, id or a tag. */
+export function filterWords(text: string): string[] {
+  return text.toLowerCase().split(/\s+/).filter((w) => w !== "");
+}
+
 export function filterRuns(runs: readonly RunInfo[], text: string): RunInfo[] {
-  const words = text.toLowerCase().split(/\s+/).filter((w) => w !== "");
+  const words = filterWords(text);
   if (words.length === 0) return runs.slice();
   return runs.filter((run) => {
     const haystack = [run.name ?? "", run.run_id, ...run.tags].join("\n").toLowerCase();

@@ -4,7 +4,7 @@
 // non-number for a numeric operator) is ignored, with a hint.
 
 import type { RunInfo } from "../api/schema";
-import { columnValue, isNumeric } from "./runColumns";
+import { columnValue, filterWords, isNumeric } from "./runColumns";
 import { toNumber } from "./format";
 
 /** Operators, as their URL tokens. */
@@ -197,8 +197,9 @@ function apiNumber(n: number): number | string {
   return Number.isNaN(n) ? "NaN" : n === Infinity ? "Infinity" : n === -Infinity ? "-Infinity" : n;
 }
 
-function containsText(field: string, text: string): FilterDocument {
-  return { [field]: { $regex: literalPattern(text), $options: "i" } };
+/** Contains `text`, ignoring case (as the table's `contains` and free-text filter match). */
+function containing(text: string): FilterDocument {
+  return { $regex: literalPattern(text), $options: "i" };
 }
 
 /** One valid condition as a filter document, or null when the server cannot narrow by it. */
@@ -213,7 +214,7 @@ function conditionDocument(condition: Condition, kind: ColumnKind): FilterDocume
     // A run without a name shows (and matches) its id.
     const either = (test: unknown) => ({ $or: [{ name: test }, { run_id: test }] });
     if (op === "eq") return either(value);
-    if (op === "contains") return either({ $regex: literalPattern(value), $options: "i" });
+    if (op === "contains") return either(containing(value));
     return op === "ne" ? { name: { $ne: value } } : null;
   }
   if (op === "has" || op === "is") return { [field]: value };
@@ -230,9 +231,9 @@ function conditionDocument(condition: Condition, kind: ColumnKind): FilterDocume
     return { [field]: op === "eq" ? { $in: targets } : { $nin: targets } };
   }
   if (op === "contains") {
-    if (!nested) return containsText(field, value);
+    if (!nested) return { [field]: containing(value) };
     // The table also searches a number's or a list's text: keep every present value that is not text.
-    return { $or: [containsText(field, value), { [field]: { $exists: true, $not: { $regex: "" } } }] };
+    return { $or: [{ [field]: containing(value) }, { [field]: { $exists: true, $not: { $regex: "" } } }] };
   }
   return null;
 }
@@ -245,8 +246,8 @@ function conditionDocument(condition: Condition, kind: ColumnKind): FilterDocume
 export function filterDocument(text: string, conditions: readonly Condition[],
                                kindOf: (column: string) => ColumnKind): FilterDocument | null {
   const parts: FilterDocument[] = [];
-  for (const word of text.toLowerCase().split(/\s+/).filter((w) => w !== "")) {
-    parts.push({ $or: ["name", "run_id", "tags"].map((f) => containsText(f, word)) });
+  for (const word of filterWords(text)) {
+    parts.push({ $or: ["name", "run_id", "tags"].map((f) => ({ [f]: containing(word) })) });
   }
   for (const condition of conditions) {
     const kind = kindOf(condition.column);

@@ -31,12 +31,11 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   const { entity, project } = route;
   const state: WorkspaceState = workspaceState(route);
   let [list, layout] = await Promise.all([ctx.api.runs(entity, project), layoutOf(ctx, entity, project)]);
-  let runs = list.runs;
   const page = h("main", { class: "page workspace" },
     h("p", { class: "crumbs" }, ctx.link({ page: "home" }, "Projects"), ` / ${entity} /`),
     h("h1", {}, project),
     projectTabs(ctx, entity, project, "workspace"));
-  if (runs.length === 0) {
+  if (list.runs.length === 0) {
     // A project is often opened as its first run starts: show it once it has one.
     page.append(message("empty", "No runs in this project yet: they appear here as they start."));
     watchRuns(ctx.api, entity, project, list, () => ctx.navigate(route, { replace: true }), () => page.isConnected);
@@ -44,7 +43,7 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   }
 
   const colors = new RunColors();
-  colors.assign(runs);
+  colors.assign(list.runs);
   const colorOf = (run: RunInfo) => colors.of(run);
   const groupColors = new GroupColors();
   const groupColor = (key: string) => groupColors.of(key);
@@ -102,7 +101,7 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
     },
     onCompare: (ids) => ctx.navigate({ page: "compare", entity, project, runs: ids }),
   });
-  table.setRuns(runs, list.total);
+  table.setRuns(list.runs, list.total);
   panels.setGroup(state.group);
   panels.setRuns(table.visibleRuns());
   media.setRuns(table.visibleRuns());
@@ -140,10 +139,9 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   page.append(layoutBody);
   const showRuns = (next: RunList) => {
     list = next;
-    runs = next.runs;
     countRuns();
-    colors.assign(runs);
-    table.setRuns(runs, next.total);
+    colors.assign(next.runs);
+    table.setRuns(next.runs, next.total);
     panels.setRuns(table.visibleRuns());
     media.setRuns(table.visibleRuns());
   };
@@ -157,11 +155,11 @@ export async function projectPage(ctx: PageContext, route: ProjectRoute): Promis
   // It stops once the page has left the document (or never made it there: a newer render won).
   let attached = false;
   let ticks = 0;
-  const marks = new Map(runs.map((r) => [r.run_id, historyMark(r)]));
+  const marks = new Map(list.runs.map((r) => [r.run_id, historyMark(r)]));
   const watch = watchRuns(ctx.api, entity, project, list, (next) => {
     showRuns(next);
     media.retry(); // a row's file is uploaded after the row: ask again for those not there yet
-    const logged = runs.filter((r) => marks.get(r.run_id) !== historyMark(r));
+    const logged = list.runs.filter((r) => marks.get(r.run_id) !== historyMark(r));
     for (const run of logged) marks.set(run.run_id, historyMark(run));
     if (logged.length === 0) return;
     void keysOf(ctx, entity, project).then((keys) => {
